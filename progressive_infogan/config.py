@@ -1,0 +1,233 @@
+"""Typed configuration of a Progressive InfoGAN run, and the thesis experiments as presets.
+
+The defaults are the original code's values (ORIGINAL_IMPLEMENTATION.md sections 1-4 and 6);
+an experiment is a named preset that replaces a few fields. Where the thesis text and the
+code disagree, the field defaults to the code and a flag-like field offers the text.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from typing import Any, Dict, Mapping, Optional, Tuple
+
+# Blocks are named by log2 of their resolution: block 2 works at 4x4, block 7 at 128x128.
+MIN_PHASE = 2
+MAX_PHASE = 10
+
+
+def _freeze(mapping: Mapping[Any, Any]) -> Tuple[Tuple[int, int], ...]:
+    return tuple(sorted((int(key), int(value)) for key, value in mapping.items()))
+
+
+@dataclasses.dataclass(frozen=True)
+class ModelConfig:
+    """Architecture of G, D and Q, and how the InfoGAN code enters them."""
+
+    noise_size: int = 64
+    # Code coordinates per block, in increasing block order; coordinate ids are assigned
+    # consecutively (block 2 gets 0..15, block 3 16..31, ...). Stored as ((block, count), ...).
+    code_sizes: Tuple[Tuple[int, int], ...] = ((2, 16), (3, 16), (4, 16), (5, 16), (6, 16))
+    # How the code enters G: a name in variants.INJECTIONS.
+    injection: str = "condition"
+    # exp_unmask: multiply the code by the phase's 0/1 mask (coordinate groups in
+    # `schedule_groups` are unmasked from the phase of their group's block on).
+    unmask: bool = False
+    # Coordinate groups for the unmask mask, gradual MI and per-block metrics of the variants
+    # that feed every coordinate at block 2. None means the groups are `code_sizes`.
+    schedule_groups: Optional[Tuple[Tuple[int, int], ...]] = None
+    # Width: C_G(d) = min(g_channels_at_4x4 / 2^(d-2), g_channels_max) * width_multiplier.
+    g_channels_at_4x4: int = 2048
+    g_channels_max: int = 480
+    # C_D(r) = min(d_channels_at_2x2 / 2^(r-1), d_channels_max) * width_multiplier.
+    d_channels_at_2x2: int = 4096
+    d_channels_max: int = 512
+    width_multiplier: float = 1.0
+    # append_channels: the code's projection has C_G(d-1) / append_channels_div channels.
+    append_channels_div: int = 1
+    # D's fromRGB also sees n high-pass residuals of the image (the thesis runs most likely
+    # had 2; the original HEAD has 0). See ORIGINAL_IMPLEMENTATION.md 2.7.
+    fromrgb_image_diffs: int = 0
+    # Thesis text (7.1 item 3): fromRGB is linear. Code: followed by leaky ReLU.
+    fromrgb_activation: bool = True
+    leaky_relu_slope: float = 0.2
+    batch_norm_epsilon: float = 1e-3
+    batch_norm_momentum: float = 0.999
+
+    @property
+    def code_size(self) -> int:
+        return sum(count for _, count in self.code_sizes)
+
+    @property
+    def groups(self) -> Tuple[Tuple[int, int], ...]:
+        return self.schedule_groups if self.schedule_groups is not None else self.code_sizes
+
+    def coordinate_ranges(self, groups: Optional[Tuple[Tuple[int, int], ...]] = None) -> Dict[int, range]:
+        """Block -> the range of code coordinates it owns (consecutive, increasing block order)."""
+        ranges, start = {}, 0
+        for block, count in (self.code_sizes if groups is None else groups):
+            ranges[block] = range(start, start + count)
+            start += count
+        return ranges
+
+    def g_channels(self, block: int) -> int:
+        base = min(self.g_channels_at_4x4 // 2 ** (block - 2), self.g_channels_max)
+        return max(1, int(round(base * self.width_multiplier)))
+
+    def d_channels(self, level: int) -> int:
+        base = min(self.d_channels_at_2x2 // 2 ** (level - 1), self.d_channels_max)
+        return max(1, int(round(base * self.width_multiplier)))
+
+
+@dataclasses.dataclass(frozen=True)
+class ScheduleConfig:
+    """Phases, batch sizes and lengths (ORIGINAL_IMPLEMENTATION.md 4.1)."""
+
+    batch_sizes: Tuple[Tuple[int, int], ...] = ((2, 128), (3, 128), (4, 64), (5, 32), (6, 16), (7, 6), (8, 3), (9, 2), (10, 1))
+    images_per_phase: int = 384_000
+    min_steps: int = 6000
+    first_phase: int = 2
+    stop_after: int = 7
+    # The last phase gets twice the steps (all thesis configs except exp_condition).
+    double_last_phase: bool = True
+    # Code: alpha rises over the first half of a phase. Thesis text: over the whole phase.
+    fade_fraction: float = 0.5
+    # gradual_loss / unmask: only the coordinates of blocks <= phase enter the MI penalty.
+    gradual_mi: bool = False
+
+    def batch_size(self, phase: int) -> int:
+        return dict(self.batch_sizes)[phase]
+
+
+@dataclasses.dataclass(frozen=True)
+class LossConfig:
+    mi_weight: float = 10.0  # lambda; 0 disables the MI penalty and Q heads' training signal.
+    label_smoothing: float = 0.25  # tf-gan's one-sided default: real target 0.875.
+    consistency_weight: float = 0.0  # 30 / 300 in the consistency experiments.
+
+
+@dataclasses.dataclass(frozen=True)
+class OptimizerConfig:
+    g_learning_rate: float = 5e-4
+    d_learning_rate: float = 5e-4
+    beta_1: float = 0.0
+    beta_2: float = 0.99
+    epsilon: float = 1e-8
+    ema_decay: float = 0.999
+
+
+@dataclasses.dataclass(frozen=True)
+class ExperimentConfig:
+    name: str = "exp_condition"
+    model: ModelConfig = ModelConfig()
+    schedule: ScheduleConfig = ScheduleConfig()
+    loss: LossConfig = LossConfig()
+    optimizer: OptimizerConfig = OptimizerConfig()
+
+    def replace(self, **sections: Any) -> "ExperimentConfig":
+        """Replace fields; a dict for a section replaces fields inside that section."""
+        updates = {}
+        for key, value in sections.items():
+            current = getattr(self, key)
+            if dataclasses.is_dataclass(current) and isinstance(value, Mapping):
+                value = dataclasses.replace(current, **value)
+            updates[key] = value
+        return dataclasses.replace(self, **updates)
+
+    def to_json(self) -> str:
+        return json.dumps(dataclasses.asdict(self), indent=2, sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str) -> "ExperimentConfig":
+        raw = json.loads(text)
+        return cls(
+            name=raw["name"],
+            model=_from_dict(ModelConfig, raw["model"]),
+            schedule=_from_dict(ScheduleConfig, raw["schedule"]),
+            loss=_from_dict(LossConfig, raw["loss"]),
+            optimizer=_from_dict(OptimizerConfig, raw["optimizer"]),
+        )
+
+
+def _from_dict(cls, raw: Mapping[str, Any]):
+    fields = {}
+    for field in dataclasses.fields(cls):
+        if field.name not in raw:
+            continue
+        value = raw[field.name]
+        if isinstance(value, list):  # JSON turns the ((block, n), ...) tuples into lists.
+            value = tuple(tuple(item) if isinstance(item, list) else item for item in value)
+        fields[field.name] = value
+    return cls(**fields)
+
+
+# --- The thesis experiments (ORIGINAL_IMPLEMENTATION.md section 6) ---------------------
+
+PER_BLOCK_16 = _freeze({2: 16, 3: 16, 4: 16, 5: 16, 6: 16})
+ALL_AT_BLOCK_2 = ((2, 80),)
+
+_BASE = ExperimentConfig()
+
+
+def _preset(name: str, **sections: Any) -> ExperimentConfig:
+    return _BASE.replace(name=name, **sections)
+
+
+PRESETS: Dict[str, ExperimentConfig] = {
+    config.name: config
+    for config in [
+        _preset("exp_vanilla", model=dict(code_sizes=ALL_AT_BLOCK_2, injection="append")),
+        _preset(
+            "exp_gradual_loss",
+            model=dict(code_sizes=ALL_AT_BLOCK_2, injection="append", schedule_groups=PER_BLOCK_16),
+            schedule=dict(gradual_mi=True),
+        ),
+        _preset(
+            "exp_unmask",
+            model=dict(code_sizes=ALL_AT_BLOCK_2, injection="append", schedule_groups=PER_BLOCK_16, unmask=True),
+            schedule=dict(gradual_mi=True),
+        ),
+        _preset("exp_append_simple", model=dict(code_sizes=PER_BLOCK_16, injection="append")),
+        _preset("exp_append_channels", model=dict(code_sizes=PER_BLOCK_16, injection="append_channels")),
+        _preset("exp_condition", schedule=dict(double_last_phase=False)),
+        _preset("exp_condition_8vars", model=dict(code_sizes=_freeze({b: 8 for b in range(2, 7)}))),
+        _preset("exp_condition_4vars", model=dict(code_sizes=_freeze({b: 4 for b in range(2, 7)}))),
+        _preset("exp_consistency_30", loss=dict(consistency_weight=30.0)),
+        _preset("exp_consistency_300", loss=dict(consistency_weight=300.0)),
+        _preset("exp_noinfo", model=dict(code_sizes=(), injection="none"), loss=dict(mi_weight=0.0)),
+        _preset(
+            "exp_noinfo_lr2.5e-4",
+            model=dict(code_sizes=(), injection="none"),
+            loss=dict(mi_weight=0.0),
+            optimizer=dict(g_learning_rate=2.5e-4, d_learning_rate=2.5e-4),
+        ),
+        _preset(
+            "exp_noinfo_lr1.25e-4",
+            model=dict(code_sizes=(), injection="none"),
+            loss=dict(mi_weight=0.0),
+            optimizer=dict(g_learning_rate=1.25e-4, d_learning_rate=1.25e-4),
+        ),
+    ]
+}
+
+
+def preset(name: str) -> ExperimentConfig:
+    try:
+        return PRESETS[name]
+    except KeyError:
+        raise ValueError(f"unknown experiment {name!r}; known: {', '.join(sorted(PRESETS))}") from None
+
+
+def scaled_down(config: ExperimentConfig, *, width_multiplier: float, images_per_phase: int,
+                min_steps: int, stop_after: int, batch_sizes: Optional[Mapping[int, int]] = None) -> ExperimentConfig:
+    """The same experiment at a size this machine can train (architecture and schedule shape kept)."""
+    schedule = dict(images_per_phase=images_per_phase, min_steps=min_steps, stop_after=stop_after)
+    if batch_sizes is not None:
+        schedule["batch_sizes"] = _freeze({**dict(config.schedule.batch_sizes), **batch_sizes})
+    return config.replace(model=dict(width_multiplier=width_multiplier), schedule=schedule)
+
+
+def quick(config: ExperimentConfig) -> ExperimentConfig:
+    """The CPU 'quick' size: 1/16 width, phases 2..5, a few thousand images per phase."""
+    return scaled_down(config, width_multiplier=1 / 16, images_per_phase=12_800, min_steps=100, stop_after=5,
+                       batch_sizes={2: 32, 3: 32, 4: 32, 5: 32})
