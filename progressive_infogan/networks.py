@@ -17,6 +17,7 @@ import tensorflow as tf
 
 from progressive_infogan import layers
 from progressive_infogan.config import MAX_PHASE, MIN_PHASE, ModelConfig
+from progressive_infogan.schedule import unmask_mask
 from progressive_infogan.variants import make_injection
 
 # D skips the new block's Q predictions while its fade has not begun (the original did not
@@ -27,15 +28,6 @@ _ALPHA_EPSILON = 1e-8
 def _check_phase(phase: int) -> None:
     if not MIN_PHASE <= phase <= MAX_PHASE:
         raise ValueError(f"phase must be in {MIN_PHASE}..{MAX_PHASE} (resolution 4..1024), got {phase}")
-
-
-def unmask_mask(config: ModelConfig, phase: int) -> np.ndarray:
-    """exp_unmask's 0/1 mask over the code: a group is on from the phase of its block on."""
-    mask = np.zeros([config.code_size], np.float32)
-    for block, coordinates in config.coordinate_ranges(config.groups).items():
-        if phase >= block:
-            mask[coordinates.start:coordinates.stop] = 1.0
-    return mask
 
 
 class GeneratorBlock(keras.layers.Layer):

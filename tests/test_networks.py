@@ -5,7 +5,7 @@ import pytest
 import tensorflow as tf
 
 from progressive_infogan import config as configs
-from progressive_infogan import growth, layers, networks
+from progressive_infogan import growth, layers, networks, schedule
 
 SMALL = 1 / 16
 VARIANTS = ["exp_vanilla", "exp_gradual_loss", "exp_unmask", "exp_append_simple", "exp_append_channels",
@@ -58,7 +58,7 @@ def test_growth_is_seamless_at_alpha_zero(name):
         if model_config.unmask:
             # The phase's coordinate group switches on at its first step (a hard switch, as in
             # the original): growth is seamless for the code the old phase saw.
-            new_code = code * networks.unmask_mask(model_config, phase - 1)
+            new_code = code * schedule.unmask_mask(model_config, phase - 1)
         old_image = old_g(noise, code, alpha=1.0)[-1]
         new_image = new_g(noise, new_code, alpha=0.0)[-1]
         np.testing.assert_allclose(new_image.numpy(), layers.upscale2d(old_image).numpy(), atol=1e-6)
@@ -72,7 +72,7 @@ def test_growth_is_seamless_at_alpha_zero(name):
 
 def test_unmask_switches_the_new_group_on_at_the_phase_start():
     model_config = small("exp_unmask")
-    np.testing.assert_array_equal(networks.unmask_mask(model_config, 3), [1] * 32 + [0] * 48)
+    np.testing.assert_array_equal(schedule.unmask_mask(model_config, 3), [1] * 32 + [0] * 48)
     noise, code = inputs(model_config)
     old_g, new_g, _, _ = _grow(model_config, 4)
     difference = new_g(noise, code, alpha=0.0)[-1] - layers.upscale2d(old_g(noise, code, alpha=1.0)[-1])

@@ -1,0 +1,79 @@
+"""Schedule arithmetic as pure functions (ORIGINAL_IMPLEMENTATION.md 1.7, 1.8.3, 3.2, 4.1).
+
+A global step counts completed training steps. Phase p owns the steps
+[phase_start(p), phase_start(p) + phase_steps(p)); the batch size is constant within it.
+"""
+
+from __future__ import annotations
+
+from typing import List, Tuple
+
+import numpy as np
+
+from progressive_infogan.config import ModelConfig, ScheduleConfig
+
+
+def phases(schedule: ScheduleConfig) -> List[int]:
+    return list(range(schedule.first_phase, schedule.stop_after + 1))
+
+
+def phase_steps(schedule: ScheduleConfig, phase: int) -> int:
+    """max(images_per_phase // batch, min_steps), doubled for the configured phases."""
+    steps = max(schedule.images_per_phase // schedule.batch_size(phase), schedule.min_steps)
+    if phase in schedule.doubled_phases:
+        steps *= 2
+    return steps
+
+
+def phase_start(schedule: ScheduleConfig, phase: int) -> int:
+    return sum(phase_steps(schedule, earlier) for earlier in range(schedule.first_phase, phase))
+
+
+def total_steps(schedule: ScheduleConfig) -> int:
+    return phase_start(schedule, schedule.stop_after + 1)
+
+
+def phase_at_step(schedule: ScheduleConfig, step: int) -> Tuple[int, int]:
+    """(phase, step within the phase) of the step that runs after `step` completed steps."""
+    if step < 0:
+        raise ValueError(f"step must be >= 0, got {step}")
+    for phase in phases(schedule):
+        steps = phase_steps(schedule, phase)
+        if step < steps:
+            return phase, step
+        step -= steps
+    return schedule.stop_after, phase_steps(schedule, schedule.stop_after) + step
+
+
+def alpha(schedule: ScheduleConfig, phase: int, step_in_phase: int) -> float:
+    """Fade of the phase's own block: linear from 0 over the first `fade_fraction` of the
+    phase (a half in the original code, the whole phase in the thesis text), then 1.
+    Phase `first_phase` has nothing to fade from."""
+    if phase == schedule.first_phase:
+        return 1.0
+    fade_steps = schedule.fade_fraction * phase_steps(schedule, phase)
+    return float(min(step_in_phase / fade_steps, 1.0))
+
+
+def alpha_at_step(schedule: ScheduleConfig, step: int) -> float:
+    return alpha(schedule, *phase_at_step(schedule, step))
+
+
+def unmask_mask(model: ModelConfig, phase: int) -> np.ndarray:
+    """exp_unmask's 0/1 mask over the code: a coordinate group is on from its block's phase on.
+    The switch is hard, at the first step of the phase (thesis text: gradual)."""
+    mask = np.zeros([model.code_size], np.float32)
+    for block, coordinates in model.coordinate_ranges(model.groups).items():
+        if phase >= block:
+            mask[coordinates.start:coordinates.stop] = 1.0
+    return mask
+
+
+def mi_active_coordinates(model: ModelConfig, schedule: ScheduleConfig, phase: int) -> np.ndarray:
+    """0/1 weights of the coordinates in the MI penalty's mean.
+
+    gradual_loss / unmask: the groups of blocks <= phase. Otherwise every coordinate,
+    including those whose Q head does not exist yet (they count in the denominator)."""
+    if schedule.gradual_mi:
+        return unmask_mask(model, phase)
+    return np.ones([model.code_size], np.float32)
