@@ -15,6 +15,7 @@ setuptools.setup(
         "numpy>=1.26,<3",
         "pillow==13.0.0",
         "scipy==1.17.1",
+        "tensorboard==2.21.0",
         "tensorflow-datasets==4.9.10",
         "tqdm==4.70.1",
     ],

@@ -1,0 +1,110 @@
+"""What a run shows while it trains: the progress line, TensorBoard scalars and image grids,
+and sample-grid PNGs in the run directory."""
+
+from __future__ import annotations
+
+import os
+import time
+from typing import Mapping, Optional, Sequence
+
+import numpy as np
+import tensorflow as tf
+from PIL import Image
+from tqdm import tqdm
+
+
+class Progress:
+    """A per-phase tqdm bar plus a log line with images/s and ETA."""
+
+    def __init__(self, phase: int, start: int, end: int, step: int, batch: int, enabled: bool = True):
+        self.phase, self.start, self.end, self.batch = phase, start, end, batch
+        self.bar = tqdm(total=end - start, initial=step - start, desc=f"phase {phase} ({2 ** phase}px)",
+                        unit="step", disable=not enabled, dynamic_ncols=True, mininterval=1.0)
+        self.started_at, self.started_step = time.time(), step
+        self._last = step
+
+    def update(self, step: int) -> None:
+        self.bar.update(step - self._last)
+        self._last = step
+
+    def images_per_second(self) -> float:
+        elapsed = time.time() - self.started_at
+        return (self._last - self.started_step) * self.batch / elapsed if elapsed > 0 else 0.0
+
+    def line(self, step: int, alpha: float, scalars: Mapping[str, float]) -> str:
+        rate = self.images_per_second()
+        remaining = (self.end - step) * self.batch / rate if rate > 0 else float("nan")
+        values = " ".join(f"{name.split('/')[-1]}={value:.4f}" for name, value in sorted(scalars.items()))
+        return (f"phase {self.phase} step {step - self.start}/{self.end - self.start} (global {step}) "
+                f"alpha={alpha:.3f} {values} | {rate:.1f} images/s, phase ETA {format_seconds(remaining)}")
+
+    def close(self) -> None:
+        self.bar.close()
+
+
+def format_seconds(seconds: float) -> str:
+    if not np.isfinite(seconds):
+        return "?"
+    seconds = int(seconds)
+    return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m{seconds % 60:02d}s"
+
+
+def write_step(writer, step: int, phase: int, alpha: float, scalars: Mapping[str, tf.Tensor],
+               vectors: Mapping[str, tf.Tensor], images_per_second: float) -> None:
+    with writer.as_default(step=step):
+        tf.summary.scalar("schedule/phase", phase)
+        tf.summary.scalar("schedule/alpha", alpha)
+        tf.summary.scalar("speed/images_per_second", images_per_second)
+        for name, value in scalars.items():
+            tf.summary.scalar(name, value)
+        for name, values in vectors.items():
+            for index, value in enumerate(np.asarray(values)):
+                tf.summary.scalar(f"{name}/{index:02d}", value)
+    writer.flush()
+
+
+def image_grid(images: np.ndarray, columns: Optional[int] = None) -> np.ndarray:
+    """[N, H, W, 3] in [-1, 1] -> one uint8 grid image with a 1-pixel gap."""
+    images = np.asarray(images)
+    count, height, width, _ = images.shape
+    columns = columns or int(np.ceil(np.sqrt(count)))
+    rows = int(np.ceil(count / columns))
+    grid = np.full([rows * (height + 1) - 1, columns * (width + 1) - 1, 3], 255, np.uint8)
+    pixels = to_uint8(images)
+    for index in range(count):
+        row, column = divmod(index, columns)
+        grid[row * (height + 1):row * (height + 1) + height, column * (width + 1):column * (width + 1) + width] = pixels[index]
+    return grid
+
+
+def to_uint8(images) -> np.ndarray:
+    return np.clip(np.rint((np.asarray(images) + 1.0) * 127.5), 0, 255).astype(np.uint8)
+
+
+def upscale_for_display(grid: np.ndarray, minimum: int = 256) -> np.ndarray:
+    factor = max(1, minimum // max(grid.shape[:2]))
+    return np.repeat(np.repeat(grid, factor, axis=0), factor, axis=1)
+
+
+def block_rows(block_images: Sequence[np.ndarray], real: np.ndarray, count: int = 8) -> np.ndarray:
+    """One row per block's output (block 2 at the top), then a row of real images."""
+    rows = [np.asarray(images[:count]) for images in block_images] + [np.asarray(real[:count])]
+    return image_grid(np.concatenate(rows, axis=0), columns=min(count, len(rows[0])))
+
+
+def write_images(writer, step: int, trainer, real, alpha: float, fixed_latents) -> str:
+    """EMA-G's output of every block beside real images: TensorBoard and samples/<step>.png."""
+    generator = trainer.ema_generator()
+    noise, code = fixed_latents
+    block_images = [image.numpy() for image in generator(noise, code, alpha=alpha, training=False)]
+    real = trainer.strategy.experimental_local_results(real)[0].numpy() if hasattr(real, "values") else np.asarray(real)
+    grid = block_rows(block_images, real)
+    with writer.as_default(step=step):
+        tf.summary.image("samples/blocks_then_real", grid[None], step=step)
+    writer.flush()
+    directory = os.path.join(trainer.options.model_dir, "samples")
+    os.makedirs(directory, exist_ok=True)
+    path = os.path.join(directory, f"phase{trainer.phase}-step{step:09d}.png")
+    Image.fromarray(upscale_for_display(grid)).save(path)
+    return path
+

@@ -1,0 +1,376 @@
+"""Training: one phase at a time, each a fresh pair of Keras models (ORIGINAL_IMPLEMENTATION.md 4).
+
+Every step runs one forward pass shared by both players and applies the G and D updates
+together (the original's simultaneous steps). The whole training state is one name-keyed
+set of variables (`PhaseTrainer.named_state`): the models, the generator's EMA shadows
+and both optimizers' slots and step counts. Growing to the next phase and resuming from a
+checkpoint both import that set by name into freshly built models.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import os
+import signal
+import time
+from typing import Callable, Dict, Mapping, Optional
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from progressive_infogan import checkpoints, growth, losses, networks, schedule, summaries
+from progressive_infogan.config import ExperimentConfig
+
+log = logging.getLogger("progressive_infogan")
+
+STRATEGIES = ("default", "mirrored", "multi_worker", "tpu")
+PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
+
+
+@dataclasses.dataclass(frozen=True)
+class RunOptions:
+    """How to run an experiment (where, on what hardware); the experiment itself is the config."""
+
+    model_dir: str
+    data_dir: str = ""
+    seed: int = 0
+    preprocessing: str = "original"  # data.make_dataset: "original" (spec 4.7) or "plain"
+    mirror: bool = False
+    strategy: str = "default"
+    devices: Optional[tuple] = None  # for "mirrored": explicit device names
+    mixed_precision: str = "float32"
+    jit_compile: bool = False
+    deterministic: bool = False  # tf.config.experimental.enable_op_determinism
+    summary_every_steps: int = 700
+    log_every_secs: float = 30.0
+    checkpoint_every_secs: float = 7200.0
+    keep_checkpoints: int = 3
+    stop_at_step: Optional[int] = None  # end the call (with a checkpoint) after this global step
+    progress_bar: bool = True
+
+
+def make_strategy(name: str, devices=None) -> tf.distribute.Strategy:
+    if name == "default":
+        return tf.distribute.get_strategy()
+    if name == "mirrored":
+        return tf.distribute.MirroredStrategy(devices=list(devices) if devices else None)
+    if name == "multi_worker":
+        return tf.distribute.MultiWorkerMirroredStrategy()
+    if name == "tpu":
+        resolver = tf.distribute.cluster_resolver.TPUClusterResolver()
+        tf.config.experimental_connect_to_cluster(resolver)
+        tf.tpu.experimental.initialize_tpu_system(resolver)
+        return tf.distribute.TPUStrategy(resolver)
+    raise ValueError(f"unknown strategy {name!r}; choose one of {', '.join(STRATEGIES)}")
+
+
+def _adam(learning_rate: float, optimizer_config, mixed_precision: str):
+    optimizer = keras.optimizers.Adam(learning_rate=learning_rate, beta_1=optimizer_config.beta_1,
+                                      beta_2=optimizer_config.beta_2, epsilon=optimizer_config.epsilon)
+    if mixed_precision == "mixed_float16":
+        return keras.optimizers.LossScaleOptimizer(optimizer)
+    return optimizer
+
+
+def _optimizer_state(prefix: str, optimizer) -> Dict[str, tf.Variable]:
+    """Adam's step count and per-variable slots, named after the variables they belong to."""
+    inner = getattr(optimizer, "inner_optimizer", optimizer)
+    state = {f"{prefix}/iterations": inner.iterations}
+    for variable, momentum, velocity in zip(inner._trainable_variables, inner._momentums, inner._velocities):
+        state[f"{prefix}/m/{variable.path}"] = momentum
+        state[f"{prefix}/v/{variable.path}"] = velocity
+    return state
+
+
+def _sanitize(gradients, variables):
+    """Per variable: a gradient with any NaN/Inf element becomes zeros (no update under beta1 = 0).
+
+    A variable the loss does not reach (the toRGB of a block below the fade, whose image
+    is weighted by 1 - alpha = 0 in the original) gets a zero gradient, as it did there.
+    """
+    return [tf.zeros_like(v) if g is None else tf.where(tf.reduce_all(tf.math.is_finite(g)), g, tf.zeros_like(g))
+            for g, v in zip(gradients, variables)]
+
+
+class PhaseTrainer:
+    """The models, optimizers and EMA of one phase, and its compiled training step."""
+
+    def __init__(self, config: ExperimentConfig, phase: int, strategy: tf.distribute.Strategy, options: RunOptions):
+        self.config = config
+        self.phase = phase
+        self.strategy = strategy
+        self.options = options
+        self.global_batch = config.schedule.batch_size(phase)
+        if self.global_batch % strategy.num_replicas_in_sync:
+            raise ValueError(f"phase {phase}'s batch {self.global_batch} does not split over "
+                             f"{strategy.num_replicas_in_sync} replicas")
+        model = config.model
+        self.mi_active = tf.constant(schedule.mi_active_coordinates(model, config.schedule, phase))
+        with strategy.scope():
+            self.generator = networks.build_generator(model, phase)
+            self.discriminator = networks.build_discriminator(model, phase)
+            # EMA shadows start at the variables' (fresh) values; imported ones are overwritten.
+            self.ema = {v.path: tf.Variable(v.value, trainable=False, name="ema",
+                                            aggregation=tf.VariableAggregation.ONLY_FIRST_REPLICA)
+                        for v in self.generator.trainable_variables}
+            self.g_optimizer = _adam(config.optimizer.g_learning_rate, config.optimizer, options.mixed_precision)
+            self.d_optimizer = _adam(config.optimizer.d_learning_rate, config.optimizer, options.mixed_precision)
+            self.g_optimizer.build(self.generator.trainable_variables)
+            self.d_optimizer.build(self.discriminator.trainable_variables)
+        # XLA compiles the whole step on one device; across replicas it clusters what it can.
+        single_device = strategy.num_replicas_in_sync == 1
+        self._step = tf.function(self._distributed_step, jit_compile=options.jit_compile and single_device)
+        self._ema_generator = None
+
+    # --- state ------------------------------------------------------------------------
+    def named_state(self) -> Dict[str, tf.Variable]:
+        state = growth.named_variables(self.generator.variables + self.discriminator.variables)
+        state.update({checkpoints.EMA_PREFIX + name: shadow for name, shadow in self.ema.items()})
+        state.update(_optimizer_state("g_adam", self.g_optimizer))
+        state.update(_optimizer_state("d_adam", self.d_optimizer))
+        return state
+
+    def state_arrays(self) -> Dict[str, np.ndarray]:
+        return {name: variable.numpy() for name, variable in self.named_state().items()}
+
+    def import_state(self, arrays: Mapping[str, np.ndarray]) -> growth.ImportReport:
+        return growth.import_values(arrays, self.named_state())
+
+    def ema_generator(self) -> networks.Generator:
+        """A generator with the EMA weights and BN moving statistics, for sampling."""
+        if self._ema_generator is None:
+            self._ema_generator = networks.build_generator(self.config.model, self.phase)
+        values = {v.path: v.numpy() for v in self.generator.variables}
+        values.update({name: shadow.numpy() for name, shadow in self.ema.items()})
+        growth.import_values(values, growth.named_variables(self._ema_generator.variables))
+        return self._ema_generator
+
+    # --- the step ---------------------------------------------------------------------
+    def latents(self, step, batch: int):
+        """(noise, code) of a step's global batch: stateless in (seed, step), so a resumed
+        run draws exactly what an uninterrupted one would, whatever the replica count."""
+        model = self.config.model
+        seed = tf.stack([tf.cast(self.options.seed, tf.int64), tf.cast(step, tf.int64)])
+        noise = tf.random.stateless_normal([batch, model.noise_size], seed=seed)
+        code = tf.random.stateless_normal([batch, model.code_size], seed=seed + [0, 1 << 40])
+        return noise, code
+
+    def _replica_step(self, real, step, alpha):
+        context = tf.distribute.get_replica_context()
+        replicas = context.num_replicas_in_sync
+        batch = self.global_batch // replicas
+        start = context.replica_id_in_sync_group * batch
+        noise, code = self.latents(step, self.global_batch)
+        noise, code = noise[start:start + batch], code[start:start + batch]
+        config = self.config
+
+        g_variables = self.generator.trainable_variables
+        d_variables = self.discriminator.trainable_variables
+        with tf.GradientTape(persistent=True) as tape:
+            fakes = self.generator(noise, code, alpha=alpha, training=True)
+            fake_logits, mu = self.discriminator(fakes[-1], alpha=alpha, training=True)
+            real_logits, _ = self.discriminator(real, alpha=alpha, training=True)
+            g_gan = losses.generator_loss(fake_logits)
+            d_gan = losses.discriminator_loss(real_logits, fake_logits, config.loss.label_smoothing)
+            nll = losses.gaussian_nll_per_coordinate(code, mu)
+            mi = (losses.mutual_information_penalty(code, mu, self.mi_active, config.loss.mi_weight)
+                  if config.loss.mi_weight and config.model.code_size else tf.constant(0.0))
+            consistency = losses.consistency_terms(fakes) if config.loss.consistency_weight else {}
+            consistency_loss = (config.loss.consistency_weight * tf.add_n(list(consistency.values()))
+                                if consistency else tf.constant(0.0))
+            g_loss = g_gan + mi + consistency_loss
+            d_loss = d_gan + mi
+            # Gradients are summed over replicas: each replica contributes its mean / replicas.
+            g_scaled, d_scaled = g_loss / replicas, d_loss / replicas
+            if isinstance(self.g_optimizer, keras.optimizers.LossScaleOptimizer):
+                g_scaled = self.g_optimizer.scale_loss(g_scaled)
+                d_scaled = self.d_optimizer.scale_loss(d_scaled)
+        g_gradients = tape.gradient(g_scaled, g_variables)
+        d_gradients = tape.gradient(d_scaled, d_variables)
+        del tape
+        if isinstance(self.g_optimizer, keras.optimizers.LossScaleOptimizer):
+            # The loss-scale optimizer skips a step with non-finite gradients itself.
+            g_gradients = [tf.zeros_like(v) if g is None else g for g, v in zip(g_gradients, g_variables)]
+            d_gradients = [tf.zeros_like(v) if g is None else g for g, v in zip(d_gradients, d_variables)]
+        else:
+            g_gradients, d_gradients = _sanitize(g_gradients, g_variables), _sanitize(d_gradients, d_variables)
+        self.d_optimizer.apply_gradients(zip(d_gradients, d_variables))
+        self.g_optimizer.apply_gradients(zip(g_gradients, g_variables))
+        decay = config.optimizer.ema_decay
+        for variable in g_variables:
+            shadow = self.ema[variable.path]
+            shadow.assign(decay * shadow + (1.0 - decay) * variable)
+
+        scalars = {"loss/generator": g_loss, "loss/discriminator": d_loss, "loss/generator_gan": g_gan,
+                   "loss/discriminator_gan": d_gan, "loss/mutual_information": mi,
+                   "loss/consistency": consistency_loss,
+                   "d/real_logit": tf.reduce_mean(real_logits), "d/fake_logit": tf.reduce_mean(fake_logits)}
+        scalars.update({f"consistency/block_{block}": term for block, term in consistency.items()})
+        vectors = {"mi/nll_per_coordinate": nll, "mi/abs_error_per_coordinate": tf.reduce_mean(tf.abs(code - mu), 0)}
+        return scalars, vectors
+
+    def _distributed_step(self, real, step, alpha):
+        scalars, vectors = self.strategy.run(self._replica_step, args=(real, step, alpha))
+        reduce = lambda value: self.strategy.reduce(tf.distribute.ReduceOp.MEAN, value, axis=None)  # noqa: E731
+        return ({name: reduce(value) for name, value in scalars.items()},
+                {name: reduce(value) for name, value in vectors.items()})
+
+    def step(self, real, step: int, alpha: float):
+        return self._step(real, tf.constant(step, tf.int64), tf.constant(alpha, tf.float32))
+
+
+def _write_config(config: ExperimentConfig, model_dir: str) -> None:
+    path = os.path.join(model_dir, "config.json")
+    text = config.to_json()
+    if os.path.exists(path):
+        with open(path) as handle:
+            existing = handle.read()
+        if existing != text:
+            raise ValueError(
+                f"{model_dir} holds a run with a different configuration (see its config.json); "
+                "pass the same flags to resume it, or choose a new --model_dir")
+        return
+    temporary = path + ".partial"
+    with open(temporary, "w") as handle:
+        handle.write(text)
+    os.replace(temporary, path)
+
+
+class _StopRequest:
+    """SIGTERM / SIGINT: finish the current step, write a checkpoint, return."""
+
+    def __init__(self):
+        self.requested = False
+        self._previous = {}
+
+    def __enter__(self):
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            try:
+                self._previous[signum] = signal.signal(signum, self._handle)
+            except ValueError:  # not the main thread
+                pass
+        return self
+
+    def _handle(self, signum, frame):
+        log.warning("signal %d: checkpointing and stopping after this step", signum)
+        self.requested = True
+
+    def __exit__(self, *exc):
+        for signum, handler in self._previous.items():
+            signal.signal(signum, handler)
+
+
+def _iterator_checkpoint(iterator):
+    return tf.train.Checkpoint(iterator=iterator)
+
+
+def train(config: ExperimentConfig, options: RunOptions,
+          dataset_fn: Optional[Callable[[int, int], tf.data.Dataset]] = None) -> Dict[str, object]:
+    """Train `config` into `options.model_dir`, resuming from its newest checkpoint.
+
+    `dataset_fn(phase, global_batch)` gives the real images (NHWC in [-1, 1]); the default
+    reads the phase's TFRecord from `options.data_dir`. Returns the final state.
+    """
+    if options.deterministic:
+        tf.config.experimental.enable_op_determinism()
+    if options.mixed_precision not in PRECISIONS:
+        raise ValueError(f"unknown --mixed_precision {options.mixed_precision!r}; choose one of {PRECISIONS}")
+    keras.mixed_precision.set_global_policy(options.mixed_precision)
+    os.makedirs(options.model_dir, exist_ok=True)
+    _write_config(config, options.model_dir)
+    if dataset_fn is None:
+        dataset_fn = _records_dataset_fn(options)
+    strategy = make_strategy(options.strategy, options.devices)
+    if options.jit_compile and strategy.num_replicas_in_sync > 1:
+        tf.config.optimizer.set_jit("autoclustering")
+
+    sched = config.schedule
+    total = schedule.total_steps(sched)
+    latest = checkpoints.latest_checkpoint(options.model_dir)
+    arrays, state = checkpoints.load_checkpoint(latest) if latest else (None, {})
+    step = int(state.get("step", 0))
+    if latest:
+        log.info("resuming from %s (step %d of %d)", latest, step, total)
+    writer = tf.summary.create_file_writer(os.path.join(options.model_dir, "tensorboard"))
+    with _StopRequest() as stop:
+        while step < total:
+            phase, step_in_phase = schedule.phase_at_step(sched, step)
+            trainer = PhaseTrainer(config, phase, strategy, options)
+            if arrays is not None:
+                report = trainer.import_state(arrays)
+                log.info("phase %d: %d variables imported, %d new", phase, len(report.imported), len(report.fresh))
+            dataset = dataset_fn(phase, trainer.global_batch)
+            distributed = strategy.experimental_distribute_dataset(dataset)
+            iterator = iter(distributed)
+            if latest and state.get("phase") == phase and os.path.exists(os.path.join(latest, "data.index")):
+                _iterator_checkpoint(iterator).read(os.path.join(latest, "data")).expect_partial()
+            step, finished = _train_phase(trainer, iterator, step, writer, stop)
+            arrays, state, latest = trainer.state_arrays(), {}, None
+            if not finished:
+                return {"step": step, "phase": phase, "finished": False}
+    log.info("training finished at step %d", step)
+    return {"step": step, "phase": sched.stop_after, "finished": True}
+
+
+def _save(trainer: PhaseTrainer, iterator, step: int, alpha: float) -> str:
+    options = trainer.options
+    state = {"phase": trainer.phase, "alpha": alpha, "experiment": trainer.config.name,
+             "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+
+    def write_iterator(directory):
+        # The input pipeline's position, so a resumed run reads the same batches. A pipeline
+        # with stateful ops can't be saved: the run then resumes with a restarted pipeline.
+        try:
+            _iterator_checkpoint(iterator).write(os.path.join(directory, "data"))
+        except (tf.errors.FailedPreconditionError, tf.errors.UnimplementedError) as error:
+            log.warning("input pipeline position not saved (%s); a resume restarts it", error.message)
+
+    return checkpoints.save_checkpoint(options.model_dir, step, trainer.state_arrays(), state,
+                                       write_extra=write_iterator, keep=options.keep_checkpoints)
+
+
+def _train_phase(trainer: PhaseTrainer, iterator, step: int, writer, stop: _StopRequest):
+    """Run the phase from `step` to its end (or a stop). Returns (step, phase finished)."""
+    config, options, phase = trainer.config, trainer.options, trainer.phase
+    sched = config.schedule
+    start = schedule.phase_start(sched, phase)
+    end = start + schedule.phase_steps(sched, phase)
+    progress = summaries.Progress(phase, start, end, step, trainer.global_batch, enabled=options.progress_bar)
+    last_checkpoint = time.time()
+    last_log = time.time()
+    alpha = schedule.alpha(sched, phase, max(step - start - 1, 0))
+    fixed_latents = trainer.latents(tf.constant(-1, tf.int64), 16)  # the same sample grid all run long
+    while step < end:
+        alpha = schedule.alpha(sched, phase, step - start)
+        real = next(iterator)
+        scalars, vectors = trainer.step(real, step, alpha)
+        step += 1
+        progress.update(step)
+        if step % options.summary_every_steps == 1 or step == end:
+            summaries.write_step(writer, step, phase, alpha, scalars, vectors, progress.images_per_second())
+        if time.time() - last_log > options.log_every_secs or step == end:
+            log.info(progress.line(step, alpha, {k: float(v) for k, v in scalars.items() if k.startswith("loss/")}))
+            last_log = time.time()
+        stop_here = options.stop_at_step is not None and step >= options.stop_at_step
+        if step == end or stop.requested or stop_here or time.time() - last_checkpoint > options.checkpoint_every_secs:
+            _save(trainer, iterator, step, alpha)
+            last_checkpoint = time.time()
+        if step % options.summary_every_steps == 1 or step == end:
+            summaries.write_images(writer, step, trainer, real, alpha, fixed_latents)
+        if stop.requested or stop_here:
+            progress.close()
+            return step, False
+    progress.close()
+    return step, True
+
+
+def _records_dataset_fn(options: RunOptions):
+    from progressive_infogan import data
+
+    def dataset_fn(phase: int, global_batch: int):
+        return data.make_dataset(options.data_dir, phase, global_batch, preprocessing=options.preprocessing,
+                                 mirror=options.mirror, seed=options.seed)
+
+    return dataset_fn
