@@ -93,6 +93,7 @@ def test_take_images_stops_at_the_count_and_complains_when_short():
     assert [len(batch) for batch in taken] == [8, 8, 4]
     with pytest.raises(ValueError, match="short"):
         list(fid.take_images(image_batches(0), 33))
+    assert sum(len(batch) for batch in fid.take_images(image_batches(0), None)) == 32
 
 
 def test_fid_from_image_batches_accepts_batches_or_statistics():
@@ -102,6 +103,10 @@ def test_fid_from_image_batches_accepts_batches_or_statistics():
     from_statistics = fid.fid_from_image_batches(image_batches(1), reference, 30, network)
     assert from_batches == pytest.approx(from_statistics, rel=1e-12)
     assert from_batches > 0.0
+    # A tuple of two image batches is batches, not (mean, covariance).
+    real_pair = tuple(image_batches(2, num_batches=2, batch_size=15, shift=0.5))
+    from_tuple = fid.fid_from_image_batches(image_batches(1), real_pair, 30, network)
+    assert from_tuple == pytest.approx(from_batches, rel=1e-12)
 
 
 def test_fid_over_draws_reports_mean_and_std_of_independent_draws():

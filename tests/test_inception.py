@@ -47,6 +47,12 @@ def test_batched_features_equal_one_call(network):
 
 
 @requires_weights
+def test_grayscale_images_are_scored_as_gray_rgb(network):
+    gray = np.load(REFERENCE)["images"][2:3, :, :, :1]
+    np.testing.assert_allclose(network(gray).numpy(), network(np.repeat(gray, 3, axis=-1)).numpy(), atol=1e-6)
+
+
+@requires_weights
 def test_converted_weights_are_cached(network):
     path = inception.converted_weights_path()
     assert path.is_file()

