@@ -59,6 +59,25 @@ class EqualizedConv2D(keras.layers.Layer):
         return outputs + tf.cast(self.bias, self.compute_dtype)
 
 
+def moments(inputs, axes):
+    """(mean, variance, count) over `axes`, taken over the global batch when replicas split it.
+
+    With several replicas the sums are all-reduced, so the statistics (BN's and the
+    minibatch variance) are those one device would compute on the whole batch, and a
+    multi-GPU step matches a single-GPU one.
+    """
+    inputs = tf.cast(inputs, tf.float32)
+    count = tf.cast(tf.reduce_prod(tf.gather(tf.shape(inputs), axes)), tf.float32)
+    context = tf.distribute.get_replica_context()
+    if context is None or context.num_replicas_in_sync == 1:
+        mean, variance = tf.nn.moments(inputs, axes=axes)
+        return mean, variance, count
+    total, total_squares, count = context.all_reduce(
+        "sum", [tf.reduce_sum(inputs, axes), tf.reduce_sum(tf.square(inputs), axes), count])
+    mean = total / count
+    return mean, tf.maximum(total_squares / count - tf.square(mean), 0.0), count
+
+
 class BatchNorm(keras.layers.Layer):
     """tf.contrib.layers.batch_norm as the original G used it.
 
@@ -87,9 +106,7 @@ class BatchNorm(keras.layers.Layer):
         axes = list(range(len(inputs.shape) - 1))
         beta = tf.cast(self.beta, self.compute_dtype)
         if training:
-            statistics_input = tf.cast(inputs, tf.float32)
-            mean, variance = tf.nn.moments(statistics_input, axes=axes)
-            count = tf.cast(tf.size(statistics_input) // tf.shape(statistics_input)[-1], tf.float32)
+            mean, variance, count = moments(inputs, axes)
             unbiased = variance * count / tf.maximum(count - 1.0, 1.0)
             self.moving_mean.assign(self.momentum * self.moving_mean + (1.0 - self.momentum) * mean)
             self.moving_variance.assign(self.momentum * self.moving_variance + (1.0 - self.momentum) * unbiased)
@@ -107,8 +124,8 @@ class MinibatchVariance(keras.layers.Layer):
     """
 
     def call(self, inputs):
-        _, variance = tf.nn.moments(inputs, axes=[0])
-        value = tf.reduce_mean(variance)
+        _, variance, _ = moments(inputs, [0])
+        value = tf.cast(tf.reduce_mean(variance), inputs.dtype)
         shape = tf.concat([tf.shape(inputs)[:-1], [1]], axis=0)
         return tf.concat([inputs, tf.fill(shape, value)], axis=-1)
 

@@ -107,6 +107,9 @@ class PhaseTrainer:
             raise ValueError(f"phase {phase}'s batch {self.global_batch} does not split over "
                              f"{strategy.num_replicas_in_sync} replicas")
         model = config.model
+        # Fresh variables depend only on (seed, phase), so a resumed run grows exactly as an
+        # uninterrupted one does.
+        keras.utils.set_random_seed(options.seed * 1009 + phase)
         self.mi_active = tf.constant(schedule.mi_active_coordinates(model, config.schedule, phase))
         with strategy.scope():
             self.generator = networks.build_generator(model, phase)

@@ -1,0 +1,80 @@
+import math
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from progressive_infogan import config as configs
+from progressive_infogan import layers, losses, schedule
+
+
+def _log_sigmoid(x):
+    return -np.log1p(np.exp(-x))
+
+
+def test_generator_loss_is_the_non_saturating_cross_entropy():
+    logits = np.array([-2.0, 0.0, 0.5, 3.0], np.float32)
+    expected = np.mean(-_log_sigmoid(logits))
+    assert float(losses.generator_loss(tf.constant(logits))) == pytest.approx(expected, rel=1e-6)
+
+
+def test_discriminator_loss_smooths_real_labels_to_0_875():
+    real = np.array([1.0, 2.0, -0.5], np.float32)
+    fake = np.array([-1.0, 0.3, 0.0], np.float32)
+    real_term = np.mean(-(0.875 * _log_sigmoid(real) + 0.125 * _log_sigmoid(-real)))
+    fake_term = np.mean(-_log_sigmoid(-fake))
+    value = float(losses.discriminator_loss(tf.constant(real), tf.constant(fake), label_smoothing=0.25))
+    assert value == pytest.approx(real_term + fake_term, rel=1e-6)
+    unsmoothed = float(losses.discriminator_loss(tf.constant(real), tf.constant(fake), label_smoothing=0.0))
+    assert unsmoothed == pytest.approx(np.mean(-_log_sigmoid(real)) + fake_term, rel=1e-6)
+
+
+def _numpy_nll(code, mu):
+    return np.mean(0.5 * (code - mu) ** 2, axis=0) + 0.5 * math.log(2 * math.pi)
+
+
+@pytest.mark.parametrize("name, phase, active_count", [
+    ("exp_vanilla", 3, 80), ("exp_condition", 3, 80), ("exp_gradual_loss", 3, 32), ("exp_unmask", 5, 64),
+    ("exp_condition_4vars", 2, 20),
+])
+def test_mutual_information_penalty_is_the_weighted_mean_over_active_coordinates(name, phase, active_count):
+    config = configs.preset(name)
+    rng = np.random.default_rng(0)
+    code = rng.normal(size=[6, config.model.code_size]).astype(np.float32)
+    mu = rng.normal(size=code.shape).astype(np.float32) * 0.5
+    mu[:, 48:] = 0.0  # coordinates whose heads do not exist yet predict 0
+    active = schedule.mi_active_coordinates(config.model, config.schedule, phase)
+    assert active.sum() == active_count
+    expected = 10.0 * _numpy_nll(code, mu)[:active_count].sum() / active_count
+    value = float(losses.mutual_information_penalty(code, mu, active, weight=10.0))
+    assert value == pytest.approx(expected, rel=1e-5)
+
+
+def test_untrained_q_head_penalty_matches_the_spec_sanity_value():
+    code = np.random.default_rng(1).normal(size=[200_000, 1]).astype(np.float32)
+    nll = float(losses.gaussian_nll_per_coordinate(code, np.zeros_like(code))[0])
+    assert nll == pytest.approx(1.419, abs=0.01)  # 0.919 + 0.5 E[c^2]
+
+
+def test_consistency_terms_pool_to_the_lower_block_and_scale_with_alpha_squared():
+    rng = np.random.default_rng(2)
+    rgb = {2: rng.uniform(-1, 1, [2, 4, 4, 3]), 3: rng.uniform(-1, 1, [2, 8, 8, 3]),
+           4: rng.uniform(-1, 1, [2, 16, 16, 3])}
+    up = lambda x, f: np.repeat(np.repeat(x, f, 1), f, 2)  # noqa: E731
+    pool = lambda x, f: x.reshape(x.shape[0], x.shape[1] // f, f, x.shape[2] // f, f, 3).mean((2, 4))  # noqa: E731
+    alpha = 0.3
+    combined_2 = up(rgb[2], 4)
+    combined_3 = up(rgb[3], 2)
+    combined_4 = (1 - alpha) * combined_3 + alpha * rgb[4]
+    images = [tf.constant(x, tf.float32) for x in (combined_2, combined_3, combined_4)]
+    terms = {block: float(value) for block, value in losses.consistency_terms(images).items()}
+    assert terms[3] == pytest.approx(np.mean((pool(rgb[3], 2) - rgb[2]) ** 2), rel=1e-5)
+    assert terms[4] == pytest.approx(alpha ** 2 * np.mean((pool(rgb[4], 2) - rgb[3]) ** 2), rel=1e-4)
+    total = float(losses.consistency_loss(images, weight=300.0))
+    assert total == pytest.approx(300.0 * (terms[3] + terms[4]), rel=1e-5)
+
+
+def test_consistency_is_zero_for_a_generator_whose_blocks_agree():
+    base = tf.random.uniform([2, 4, 4, 3], -1, 1)
+    images = [layers.upscale2d(base, 4), layers.upscale2d(base, 4), layers.upscale2d(base, 4)]
+    assert all(float(v) == 0.0 for v in losses.consistency_terms(images).values())
