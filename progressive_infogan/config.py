@@ -54,6 +54,10 @@ class ModelConfig:
     batch_norm_epsilon: float = 1e-3
     batch_norm_momentum: float = 0.999
 
+    @classmethod
+    def from_dict(cls, raw: Mapping[str, Any]) -> "ModelConfig":
+        return _from_dict(cls, raw)
+
     @property
     def code_size(self) -> int:
         return sum(count for _, count in self.code_sizes)

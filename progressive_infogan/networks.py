@@ -9,6 +9,7 @@ ORIGINAL_IMPLEMENTATION.md sections 1 (G), 2 (D and Q).
 
 from __future__ import annotations
 
+import dataclasses
 from typing import List, Tuple
 
 import keras
@@ -74,6 +75,7 @@ class GeneratorBlock(keras.layers.Layer):
         return features, rgb
 
 
+@keras.saving.register_keras_serializable(package="progressive_infogan")
 class Generator(keras.Model):
     """G for one phase: (noise, code, alpha) -> every block's combined image at 2^phase.
 
@@ -91,6 +93,16 @@ class Generator(keras.Model):
         self.mask = tf.constant(unmask_mask(config, phase)) if config.unmask else None
         self.blocks = [GeneratorBlock(block, config, len(self.coordinates.get(block, ())))
                        for block in range(2, phase + 1)]
+
+    def get_config(self):
+        return {"config": dataclasses.asdict(self.config), "phase": self.phase, "name": self.name}
+
+    @classmethod
+    def from_config(cls, config):
+        model_config = ModelConfig.from_dict(config["config"])
+        generator = cls(model_config, config["phase"], name=config.get("name", "generator"))
+        generator(tf.zeros([2, model_config.noise_size]), tf.zeros([2, model_config.code_size]), alpha=1.0)
+        return generator
 
     def block_code(self, code, block: int):
         coordinates = self.coordinates.get(block, range(0))

@@ -1,0 +1,5 @@
+"""Thesis experiment exp_condition (ORIGINAL_IMPLEMENTATION.md section 6). `--help` lists the flags."""
+from progressive_infogan import launcher
+
+if __name__ == "__main__":
+    launcher.run("exp_condition")

@@ -1,0 +1,132 @@
+import os
+import re
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from progressive_infogan import checkpoints, schedule, train
+
+sys.path.insert(0, os.path.dirname(__file__))
+import train_driver  # noqa: E402
+
+DRIVER = os.path.join(os.path.dirname(__file__), "train_driver.py")
+
+
+def _run_driver(*args, check=True):
+    process = subprocess.run([sys.executable, DRIVER, *map(str, args)], capture_output=True, text=True, timeout=300)
+    if check and process.returncode != 0:
+        raise AssertionError(f"driver failed ({process.returncode}):\n{process.stderr[-3000:]}")
+    return process
+
+
+def _final_arrays(model_dir):
+    arrays, state = checkpoints.load_checkpoint(checkpoints.latest_checkpoint(model_dir))
+    return arrays, state
+
+
+def test_a_run_killed_mid_fade_resumes_to_the_same_weights(tmp_path):
+    config = train_driver.CONFIG
+    total = schedule.total_steps(config.schedule)
+    kill_at = schedule.phase_start(config.schedule, 3) + 3  # phase 3, alpha = 0.5 at the checkpoint
+    assert 0 < schedule.alpha_at_step(config.schedule, kill_at) < 1
+
+    uninterrupted = tmp_path / "uninterrupted"
+    _run_driver(uninterrupted)
+    interrupted = tmp_path / "interrupted"
+    killed = _run_driver(interrupted, "--kill_at_step", kill_at, check=False)
+    assert killed.returncode == -9, killed.stderr[-2000:]
+    _, state = _final_arrays(interrupted)
+    assert state["step"] == kill_at and state["phase"] == 3 and 0 < state["alpha"] < 1
+    _run_driver(interrupted)  # the same command again resumes
+
+    expected, expected_state = _final_arrays(uninterrupted)
+    resumed, resumed_state = _final_arrays(interrupted)
+    assert expected_state["step"] == resumed_state["step"] == total
+    assert sorted(expected) == sorted(resumed)
+    assert any(name.startswith("g_adam/m/") for name in expected) and any(name.startswith("ema/") for name in expected)
+    for name in expected:
+        np.testing.assert_allclose(resumed[name], expected[name], rtol=1e-6, atol=1e-7, err_msg=name)
+    # The run directory describes itself.
+    assert (interrupted / "config.json").exists()
+    assert list((interrupted / "tensorboard").iterdir())
+    assert list((interrupted / "samples").glob("phase3-*.png"))
+
+
+# Biases that feed batch norm directly shift every sample of a normalised unit alike, so
+# BN cancels them: their gradient is 0 in exact arithmetic and float noise in practice,
+# which Adam's first step (m / sqrt(v)) blows up to +-lr whatever its size.
+CANCELLED_BY_BATCH_NORM = re.compile(r"generator/block_(\d+/(dense|conv1|conv2)|2/condition_input)/bias$")
+
+
+def test_two_replicas_take_the_same_first_step_as_one(tmp_path):
+    out = tmp_path / "mirrored.npz"
+    _run_driver("unused", "--mirrored_check", out)
+    with np.load(out) as data:
+        names = [key.split(":", 1)[1] for key in data.files if key.startswith("single:")]
+        names = [name for name in names if not CANCELLED_BY_BATCH_NORM.search(name)]
+        moved = 0
+        for name in names:
+            single, mirrored = data[f"single:{name}"], data[f"mirrored:{name}"]
+            np.testing.assert_allclose(mirrored, single, rtol=1e-4, atol=1e-5, err_msg=name)
+            moved += not np.array_equal(single, data[f"before:{name}"])
+        assert moved > len(names) // 2  # the step really changed the state
+
+
+def test_growth_carries_optimizer_slots_step_count_and_ema(tmp_path):
+    config = train_driver.CONFIG
+    options = train.RunOptions(model_dir=str(tmp_path))
+    strategy = tf.distribute.get_strategy()
+    phase_2 = train.PhaseTrainer(config, 2, strategy, options)
+    real = next(iter(train_driver.dataset_fn(2, 4)))
+    for step in range(3):
+        phase_2.step(real, step, 1.0)
+    old = phase_2.state_arrays()
+    assert old["g_adam/iterations"] == 3 and old["d_adam/iterations"] == 3
+
+    phase_3 = train.PhaseTrainer(config, 3, strategy, options)
+    fresh_values = {name: v.numpy() for name, v in phase_3.named_state().items()}
+    report = phase_3.import_state(old)
+    new = phase_3.state_arrays()
+    assert new["g_adam/iterations"] == 3 and new["d_adam/iterations"] == 3
+    for name in report.imported:
+        np.testing.assert_array_equal(new[name], old[name])
+    new_block_slot = "g_adam/v/generator/block_3/conv1/kernel"
+    assert new_block_slot in report.fresh and not new[new_block_slot].any()
+    shadow = "ema/generator/block_3/conv1/kernel"
+    assert shadow in report.fresh
+    np.testing.assert_array_equal(new[shadow], fresh_values["generator/block_3/conv1/kernel"])
+    assert "ema/generator/block_2/dense/kernel" in report.imported
+    assert not np.array_equal(old["ema/generator/block_2/dense/kernel"], old["generator/block_2/dense/kernel"])
+
+
+def test_nan_gradients_zero_that_variable_only():
+    variables = [tf.Variable([1.0, 2.0]), tf.Variable([3.0])]
+    gradients = [tf.constant([np.nan, 1.0]), tf.constant([0.5])]
+    clean = train._sanitize(gradients, variables)
+    np.testing.assert_array_equal(clean[0].numpy(), [0.0, 0.0])
+    np.testing.assert_array_equal(clean[1].numpy(), [0.5])
+    assert train._sanitize([None], variables[:1])[0].numpy().tolist() == [0.0, 0.0]
+
+
+def test_an_interrupted_checkpoint_write_is_never_taken_for_a_checkpoint(tmp_path):
+    checkpoints.save_checkpoint(str(tmp_path), 5, {"a": np.ones(2)}, {"phase": 2, "alpha": 1.0})
+
+    def crash(directory):
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        checkpoints.save_checkpoint(str(tmp_path), 9, {"a": np.zeros(2)}, {"phase": 2, "alpha": 1.0},
+                                    write_extra=crash)
+    assert checkpoints.latest_checkpoint(str(tmp_path)).endswith("ckpt-000000005")
+    arrays, state = checkpoints.load_checkpoint(checkpoints.latest_checkpoint(str(tmp_path)))
+    assert state["step"] == 5 and arrays["a"].tolist() == [1.0, 1.0]
+
+
+def test_a_run_directory_refuses_a_different_config(tmp_path):
+    config = train_driver.CONFIG
+    train._write_config(config, str(tmp_path))
+    with pytest.raises(ValueError, match="different configuration"):
+        train._write_config(config.replace(loss=dict(consistency_weight=300.0)), str(tmp_path))

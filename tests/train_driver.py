@@ -1,0 +1,73 @@
+"""Runs a tiny training in its own process, for the tests that need one (kill/resume,
+two logical CPUs). Usage: python tests/train_driver.py MODEL_DIR [--kill_at_step N]
+                                                     [--mirrored_check OUT.npz]"""
+
+import argparse
+import os
+import signal
+import sys
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
+
+from progressive_infogan import config as configs  # noqa: E402
+from progressive_infogan import train  # noqa: E402
+
+CONFIG = configs.scaled_down(configs.preset("exp_consistency_30"), width_multiplier=1 / 32, images_per_phase=0,
+                             min_steps=12, stop_after=3, batch_sizes={2: 4, 3: 4})
+
+
+def dataset_fn(phase, batch):
+    size = 2 ** phase
+    images = tf.random.stateless_uniform([64, size, size, 3], [phase, 7], -1.0, 1.0)
+    return tf.data.Dataset.from_tensor_slices(images).repeat().shuffle(16, seed=5).batch(batch, drop_remainder=True)
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("model_dir")
+    parser.add_argument("--kill_at_step", type=int, default=None)
+    parser.add_argument("--mirrored_check", default=None)
+    args = parser.parse_args()
+    if args.mirrored_check:
+        return mirrored_check(args.mirrored_check)
+    options = train.RunOptions(model_dir=args.model_dir, deterministic=True, summary_every_steps=5,
+                               checkpoint_every_secs=0.0, progress_bar=False, keep_checkpoints=2)
+    if args.kill_at_step is not None:
+        original_step = train.PhaseTrainer.step
+
+        def step_then_maybe_die(self, real, step, alpha):
+            if step == args.kill_at_step:
+                os.kill(os.getpid(), signal.SIGKILL)  # no handler, no cleanup: a hard crash
+            return original_step(self, real, step, alpha)
+
+        train.PhaseTrainer.step = step_then_maybe_die
+    train.train(CONFIG, options, dataset_fn=dataset_fn)
+
+
+def mirrored_check(out_path):
+    """One step on 2 replicas and on 1, from the same state and global batch."""
+    cpu = tf.config.list_physical_devices("CPU")[0]
+    tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+    config = CONFIG.replace(schedule=dict(batch_sizes=((2, 8), (3, 8))))
+    options = train.RunOptions(model_dir="unused", deterministic=True)
+    single = train.PhaseTrainer(config, 3, tf.distribute.get_strategy(), options)
+    mirrored_strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
+    mirrored = train.PhaseTrainer(config, 3, mirrored_strategy, options)
+    assert mirrored_strategy.num_replicas_in_sync == 2
+    mirrored.import_state(single.state_arrays())
+    before = single.state_arrays()
+    real = next(iter(dataset_fn(3, 8)))
+    single.step(real, 20, 0.5)
+    distributed = next(iter(mirrored_strategy.experimental_distribute_dataset(dataset_fn(3, 8))))
+    mirrored.step(distributed, 20, 0.5)
+    after_single, after_mirrored = single.state_arrays(), mirrored.state_arrays()
+    np.savez(out_path, **{f"single:{k}": v for k, v in after_single.items()},
+             **{f"mirrored:{k}": v for k, v in after_mirrored.items()},
+             **{f"before:{k}": v for k, v in before.items()})
+
+
+if __name__ == "__main__":
+    sys.exit(main())
