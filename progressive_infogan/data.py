@@ -173,6 +173,9 @@ def make_dataset(
         raise ValueError(f"preprocessing must be one of {PREPROCESSING_MODES}, got {preprocessing!r}")
     target = 2**phase
     tfrecords.resolution_log2(target)
+    if not os.path.isdir(data_dir):
+        raise FileNotFoundError(f"dataset directory {data_dir} does not exist")
+    _raise_if_incomplete(data_dir)
     resolution = source_resolution(data_dir, phase, preprocessing)
     paths = record_paths(data_dir, resolution)
     _check_first_record(paths, resolution)

@@ -152,8 +152,8 @@ def encode_example(image_hwc: np.ndarray) -> bytes:
     def map_entry(key: str, feature: bytes) -> bytes:
         return _length_delimited(1, _length_delimited(1, key.encode()) + _length_delimited(2, feature))
 
-    # Example{features=1}: Features{map<string, Feature> feature=1}; `shape` first, in the
-    # order tf.train.Example writes NVIDIA's dict, so the bytes match theirs exactly.
+    # Example{features=1}: Features{map<string, Feature> feature=1}. Map entries have no
+    # fixed wire order; any order parses to the same message.
     features = map_entry("shape", shape_feature) + map_entry("data", data_feature)
     return _length_delimited(1, features)
 
@@ -378,6 +378,13 @@ def write_record_set(
             writer.add_encoded(records)
         if extra_fn is not None:
             writer.extra.update(extra_fn())
+        if writer.count == 0:
+            reasons = "; ".join(
+                f"{entry['count'] if isinstance(entry, dict) else entry} {reason}"
+                for reason, entry in writer.extra.get("skipped", {}).items()
+            )
+            source = writer.source.get("path") or writer.source.get("name") or "the source"
+            raise DatasetPreparationError(f"no usable images in {source}" + (f" ({reasons})" if reasons else ""))
         return writer.finish()
 
 
@@ -533,17 +540,11 @@ def write_from_image_folder(
 
     source = {"kind": "image_folder", "path": os.path.abspath(folder), "files_found": len(paths),
               "center_crop": options.center_crop, "allow_upscale": options.allow_upscale}
-    try:
-        return write_record_set(
-            out_dir, usable_images(), options.resolution, total=len(paths), description="images",
-            extra_fn=report, prefix=prefix, num_shards=num_shards, source=source,
-            resize_filter=options.resize_filter,
-        )
-    except DatasetPreparationError as error:
-        if str(error) == "no images were written":
-            reasons = "; ".join(f"{len(files)} {reason}" for reason, files in skipped.items())
-            raise DatasetPreparationError(f"no usable images in {folder} ({reasons})") from None
-        raise
+    return write_record_set(
+        out_dir, usable_images(), options.resolution, total=len(paths), description="images",
+        extra_fn=report, prefix=prefix, num_shards=num_shards, source=source,
+        resize_filter=options.resize_filter,
+    )
 
 
 # --------------------------------------------------------------------------------------
