@@ -345,6 +345,10 @@ def ensure_synthetic_faces(
     """The manifest of `out_dir`, preparing the dataset first unless a complete one with
     these parameters is already there."""
     manifest = tfrecords.read_manifest(out_dir)
+    if manifest and manifest.get("source", {}).get("kind") not in (None, "synthetic_faces"):
+        raise tfrecords.DatasetPreparationError(
+            f"{out_dir} holds another dataset ({manifest['source']['kind']}); choose an empty directory"
+        )
     supersample = kwargs.get("supersample", 4)
     if (
         tfrecords.is_complete(out_dir)
