@@ -32,6 +32,8 @@ flags.DEFINE_string("tfds_data_dir", None, "TFDS data directory (default: TFDS's
 flags.DEFINE_string("tfds_split", "train", "TFDS split to convert.")
 flags.DEFINE_string("manual_dir", None, "TFDS manual directory, to prepare celeb_a_hq from its local archives.")
 flags.DEFINE_integer("check_every", 1000, "NVIDIA source: decode and check the shape of one record in this many.")
+flags.DEFINE_bool("hash_files", True, "NVIDIA source in place: record each file's sha256 in the manifest "
+                  "(reads every byte once more, at disk speed).")
 
 
 def main(argv):
@@ -49,7 +51,7 @@ def main(argv):
                 num_workers=FLAGS.num_workers, max_images=FLAGS.max_images)
         elif FLAGS.source == "nvidia":
             manifest = tfrecords.import_nvidia_tfrecords(FLAGS.input, FLAGS.out_dir, num_shards=FLAGS.num_shards,
-                                                         check_every=FLAGS.check_every)
+                                                         check_every=FLAGS.check_every, hash_files=FLAGS.hash_files)
         else:
             if not FLAGS.out_dir:
                 raise app.UsageError("--out_dir is required for --source=tfds")
