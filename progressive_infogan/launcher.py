@@ -85,10 +85,10 @@ def _default_data_dir(config: configs.ExperimentConfig) -> str:
 
     # The 'original' preprocessing reads one level above the last phase.
     resolution = 2 ** min(config.schedule.stop_after + 1, 10)
-    directory = os.path.join("data", "synthetic_faces")
-    num_images = 30_000 if FLAGS.size == "full" else 4_000 if FLAGS.size == "quick" else 64
-    return synthetic_faces.ensure_synthetic_faces(directory, num_images=num_images,
-                                                  resolution=max(resolution, 256), seed=0)
+    num_images = {"full": 30_000, "quick": 10_000, "smoke": 64}[FLAGS.size]
+    directory = os.path.join("data", f"synthetic_faces-{num_images}x{resolution}")
+    synthetic_faces.ensure_synthetic_faces(directory, num_images=num_images, resolution=resolution, seed=0)
+    return directory
 
 
 def main(name: str) -> None:
