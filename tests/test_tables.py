@@ -1,0 +1,166 @@
+import csv
+import io
+import json
+import math
+import os
+import re
+import subprocess
+import sys
+
+import pytest
+
+from progressive_infogan import tables
+from progressive_infogan.config import preset
+from progressive_infogan.thesis_results import FIGURES, FIGURES_BY_NUMBER, thesis_value
+
+SPEC = "/work/shared/docs/ORIGINAL_IMPLEMENTATION.md"
+
+
+def make_run(root, name, experiment, lines):
+    run_dir = os.path.join(root, name)
+    os.makedirs(run_dir)
+    with open(os.path.join(run_dir, "config.json"), "w") as handle:
+        handle.write(preset(experiment).to_json())
+    with open(os.path.join(run_dir, "metrics.jsonl"), "w") as handle:
+        for step, metrics in lines:
+            handle.write(json.dumps({"experiment": "ignored", "step": step, "phase": 7, "checkpoint": "ckpt",
+                                     "protocol": "thesis", "time": f"2026-11-23T00:00:{step % 60:02d}Z",
+                                     "metrics": metrics}) + "\n")
+    return run_dir
+
+
+VANILLA = {"fid": 20.0, "msssim_diversity_gen": 0.6, "code_reconstruction_error/overall": 0.5,
+           "code_reconstruction_error/block_5": None, "code_reconstruction_error/block_6": None,
+           "infogan_penalty/overall": 1.1, "infogan_penalty/block_5": None, "infogan_penalty/block_6": None}
+CONDITION = {"fid": 25.5, "code_reconstruction_error/overall": 0.3, "code_reconstruction_error/block_5": 0.25,
+             "code_reconstruction_error/block_6": 0.125, "infogan_penalty/overall": 1.0,
+             "infogan_penalty/block_5": 0.95, "infogan_penalty/block_6": 0.9375,
+             "msssim_isolation/overall": 0.93}
+
+
+@pytest.fixture
+def two_runs(tmp_path):
+    vanilla = make_run(tmp_path, "a", "exp_vanilla", [(100, dict(VANILLA, fid=99.0)), (200, VANILLA)])
+    condition = make_run(tmp_path, "nested/b", "exp_condition", [(118000, CONDITION)])
+    return tmp_path, vanilla, condition
+
+
+def _parse_markdown(text):
+    lines = [line for line in text.splitlines() if line.startswith("|")]
+    split = lambda line: [cell.strip() for cell in line.strip("|").split("|")]  # noqa: E731
+    return split(lines[0]), [split(line) for line in lines[2:]]
+
+
+def test_fig21_and_fig22_from_two_runs(two_runs):
+    root, vanilla_dir, condition_dir = two_runs
+    results = tables.collect_results(tables.find_run_dirs(str(root)))
+    assert sorted(results) == ["exp_condition", "exp_vanilla"]  # names from config.json
+    assert results["exp_vanilla"].step == 200  # the newest line
+
+    headers, rows = _parse_markdown(tables.figure_markdown(FIGURES_BY_NUMBER[21], results))
+    assert headers == ["Experiment", "Frechet Inception Distance (ours)", "Frechet Inception Distance (thesis)", "Δ",
+                       "MSSIM Diversity (ours)", "MSSIM Diversity (thesis)", "Δ"]
+    assert [row[0] for row in rows] == ["exp_vanilla", "exp_gradual_loss", "exp_unmask", "exp_append_simple",
+                                        "exp_append_channels", "exp_condition"]
+    by_name = {row[0]: row[1:] for row in rows}
+    assert by_name["exp_vanilla"] == ["20.0000", "16.9881", "+3.0119", "0.6000", "0.6615", "-0.0615"]
+    # A metric the run did not compute, and experiments with no run: "—" for ours.
+    assert by_name["exp_condition"] == ["25.5000", "22.6782", "+2.8218", "—", "0.6725", "—"]
+    assert by_name["exp_unmask"] == ["—", "17.1377", "—", "—", "0.6854", "—"]
+
+    headers, rows = _parse_markdown(tables.figure_markdown(FIGURES_BY_NUMBER[22], results))
+    assert headers[1:4] == ["Code Reconstruction Error (ours)", "Code Reconstruction Error (thesis)", "Δ"]
+    assert headers[-3:] == ["IP Block 6 (ours)", "IP Block 6 (thesis)", "Δ"] and len(headers) == 19
+    by_name = {row[0]: row[1:] for row in rows}
+    assert by_name["exp_vanilla"] == ["0.5000", "0.4327", "+0.0673", "N/A", "N/A", "N/A", "N/A", "N/A", "N/A",
+                                      "1.1000", "1.0678", "+0.0322", "N/A", "N/A", "N/A", "N/A", "N/A", "N/A"]
+    assert by_name["exp_condition"][:6] == ["0.3000", "0.3035", "-0.0035", "0.2500", "0.2266", "+0.0234"]
+    assert by_name["exp_unmask"][9:12] == ["—", "1.07", "—"]  # thesis value as printed
+
+    # CSV: the same cells, unique Δ headers.
+    reader = list(csv.reader(io.StringIO(tables.figure_csv(FIGURES_BY_NUMBER[22], results))))
+    assert reader[0][3] == "Δ Code Reconstruction Error" and reader[1][:4] == ["exp_vanilla", "0.5000", "0.4327",
+                                                                               "+0.0673"]
+
+
+def test_step_selects_an_older_line(two_runs):
+    root, vanilla_dir, _ = two_runs
+    result = tables.read_run(vanilla_dir, step=100)
+    assert result.value("fid") == 99.0 and result.experiment == "exp_vanilla"
+    assert math.isnan(result.value("infogan_penalty/block_5")) and result.value("mse_isolation/overall") is None
+    assert tables.read_run(vanilla_dir, step=5) is None
+    assert tables.collect_results([vanilla_dir], protocol="standard") == {}
+
+
+def test_write_tables_and_command_line(two_runs, tmp_path):
+    root, vanilla_dir, condition_dir = two_runs
+    out = tmp_path / "results"
+    env = dict(os.environ, PYTHONPATH=os.path.dirname(os.path.dirname(os.path.abspath(tables.__file__))))
+    completed = subprocess.run([sys.executable, "-m", "progressive_infogan.tables", f"--runs={vanilla_dir}",
+                                f"--runs_root={os.path.dirname(condition_dir)}", f"--out={out}", "--directions"],
+                               capture_output=True, text=True, env=env, timeout=120)
+    assert completed.returncode == 0, completed.stderr
+    assert "(a) exp_condition beats exp_vanilla" in completed.stdout
+    for figure in FIGURES:
+        for suffix in ("md", "csv", "png"):
+            assert (out / f"fig{figure.number}.{suffix}").stat().st_size > 0
+    index = (out / "tables.md").read_text()
+    assert index.count("### Fig. ") == 9 and "| exp_condition_4vars |" in index
+    assert "**reproduced**" in (out / "directions.md").read_text()
+
+
+def _results(**experiments):
+    return {name: tables.RunResult(run_dir=name, experiment=name, step=1, phase=7, protocol="thesis", time="t",
+                                   metrics=metrics) for name, metrics in experiments.items()}
+
+
+def _status(results):
+    return {direction.key: direction.status for direction in tables.directions(results)}
+
+
+def test_directions_reproduced_not_reproduced_and_missing():
+    assert _status({}) == {"a": "not enough runs", "b": "not enough runs", "c": "not enough runs"}
+    cre, iso = "code_reconstruction_error/overall", "msssim_isolation/overall"
+    good = _results(exp_vanilla={cre: 0.45}, exp_condition={cre: 0.30, iso: 0.93},
+                    exp_consistency_30={iso: 0.94}, exp_consistency_300={iso: 0.95},
+                    exp_condition_8vars={cre: 0.25, iso: 0.88}, exp_condition_4vars={cre: 0.20, iso: 0.80})
+    assert _status(good) == {"a": "reproduced", "b": "reproduced", "c": "reproduced"}
+    bad = _results(exp_vanilla={cre: 0.25}, exp_condition={cre: 0.30, iso: 0.93},
+                   exp_consistency_30={iso: 0.94}, exp_consistency_300={iso: 0.92},
+                   exp_condition_8vars={cre: 0.25, iso: 0.95})
+    assert _status(bad) == {"a": "not reproduced", "b": "not reproduced", "c": "not reproduced"}
+    # Both code sizes better than condition, but 4vars not below 8vars: the ordering fails.
+    unordered = _results(exp_condition={cre: 0.30, iso: 0.93}, exp_condition_8vars={cre: 0.20, iso: 0.80},
+                         exp_condition_4vars={cre: 0.25, iso: 0.85})
+    assert _status(unordered)["c"] == "not reproduced"
+    # NaN (N/A) counts as missing.
+    assert _status(_results(exp_vanilla={cre: math.nan}, exp_condition={cre: 0.3}))["a"] == "not enough runs"
+    report = tables.directions_markdown(good)
+    assert "exp_condition 0.3000 < exp_vanilla 0.4500" in report and "**reproduced**" in report
+
+
+def test_thesis_constants():
+    assert thesis_value("exp_condition", "fid") == 22.6782
+    assert thesis_value("exp_vanilla", "infogan_penalty/block_5") is None
+    assert thesis_value("exp_consistency_300", "msssim_isolation/block_5") == 0.976
+    assert FIGURES_BY_NUMBER[30].value("exp_condition_4vars", "mse_isolation/overall") == -0.1009
+    assert [figure.number for figure in FIGURES] == [21, 22, 23, 26, 27, 28, 29, 30, 31]
+
+
+@pytest.mark.skipif(not os.path.isfile(SPEC), reason="the spec is not on this machine")
+def test_thesis_constants_match_the_spec_transcription():
+    text = open(SPEC, encoding="utf-8").read()
+    section = text[text.index("## 8. Thesis result tables"):text.index("## 9.")]
+    parts = re.split(r"\nFig\. (\d+) — ([^\n]*)\n", section)
+    checked = 0
+    for index in range(1, len(parts), 3):
+        figure = FIGURES_BY_NUMBER[int(parts[index])]
+        assert figure.title == parts[index + 1]
+        headers, rows = _parse_markdown(parts[index + 2])
+        assert headers[1:] == [header for header, _ in figure.columns]
+        assert [row[0] for row in rows] == list(figure.experiments)
+        for row in rows:
+            for cell, value in zip(row[1:], dict(figure.rows)[row[0]], strict=True):
+                assert cell == ("N/A" if value is None else repr(value))
+                checked += 1
+    assert checked == 168
