@@ -10,6 +10,7 @@ checkpoint both import that set by name into freshly built models.
 from __future__ import annotations
 
 import dataclasses
+import json
 import logging
 import os
 import signal
@@ -235,10 +236,18 @@ def _write_config(config: ExperimentConfig, model_dir: str) -> None:
                 f"{model_dir} holds a run with a different configuration (see its config.json); "
                 "pass the same flags to resume it, or choose a new --model_dir")
         return
+    _write_text(path, text)
+
+
+def _write_text(path: str, text: str) -> None:
     temporary = path + ".partial"
     with open(temporary, "w") as handle:
         handle.write(text)
     os.replace(temporary, path)
+
+
+def _write_json(path: str, value) -> None:
+    _write_text(path, json.dumps(value, indent=2, sort_keys=True))
 
 
 class _StopRequest:
@@ -283,6 +292,8 @@ def train(config: ExperimentConfig, options: RunOptions,
     keras.mixed_precision.set_global_policy(options.mixed_precision)
     os.makedirs(options.model_dir, exist_ok=True)
     _write_config(config, options.model_dir)
+    # How this launch ran (data, hardware): not the experiment's identity, so rewritten each time.
+    _write_json(os.path.join(options.model_dir, "run_options.json"), dataclasses.asdict(options))
     if dataset_fn is None:
         dataset_fn = _records_dataset_fn(options)
     strategy = make_strategy(options.strategy, options.devices)

@@ -21,6 +21,7 @@ import numpy as np
 import scipy.linalg
 
 from progressive_infogan.metrics import inception as inception_lib
+from progressive_infogan.metrics.common import batch_size_of, generated_batches
 
 Statistics = Tuple[np.ndarray, np.ndarray]  # (mean [D], covariance [D, D]), float64
 
@@ -222,3 +223,27 @@ def shared_inception() -> inception_lib.InceptionPool3:
     if _shared_inception is None:
         _shared_inception = inception_lib.InceptionPool3()
     return _shared_inception
+
+
+def thesis_metric(run, real, settings) -> dict:
+    """Registry entry, thesis protocol: N generated vs N real images (5k each) at the training
+    resolution, one draw. The real statistics are cached per dataset and resolution."""
+    batch = batch_size_of(run, settings)
+    key = RealStatisticsKey(real.dataset_id, real.resolution, settings.fid_num_images, real.resize_filter)
+    reference = cached_real_statistics(key, lambda: real.batches(batch), shared_inception(), settings.progress)
+    value = fid_from_image_batches(generated_batches(run, batch, settings.seed), reference,
+                                   settings.fid_num_images, shared_inception(), settings.progress)
+    return {"fid": value}
+
+
+def standard_metric(run, real, settings) -> dict:
+    """Registry entry, standard protocol: N generated images (50k) against the whole dataset,
+    mean and std over several draws, with the resize filter stated."""
+    batch = batch_size_of(run, settings)
+    key = RealStatisticsKey(real.dataset_id, real.resolution, None, real.resize_filter)
+    reference = cached_real_statistics(key, lambda: real.all_batches(batch), shared_inception(), settings.progress)
+    result = fid_over_draws(lambda draw: generated_batches(run, batch, settings.seed + 1000 * (draw + 1)),
+                            reference, settings.standard_fid_num_images, settings.standard_fid_draws,
+                            shared_inception(), settings.progress)
+    return {"fid_standard/mean": result.mean, "fid_standard/std": result.std,
+            "fid_standard/num_images": float(settings.standard_fid_num_images)}

@@ -26,6 +26,7 @@ from tqdm import tqdm
 
 from progressive_infogan.config import ModelConfig, ScheduleConfig
 from progressive_infogan.metrics.aggregation import aggregate
+from progressive_infogan.metrics.common import batch_size_of, sample_inputs
 
 HALF_LOG_2PI = 0.5 * math.log(2.0 * math.pi)  # 0.9189385
 THESIS_NUM_BATCHES = 3000
@@ -34,13 +35,6 @@ THESIS_NUM_BATCHES = 3000
 def thesis_batch_size(phase: int) -> int:
     """The phase's training batch size of the thesis schedule (128, 128, 64, 32, 16, 6 for phases 2..7)."""
     return ScheduleConfig().batch_size(phase)
-
-
-def sample_inputs(seed: int, index, batch_size: int, noise_size: int, code_size: int):
-    """(z, c) ~ N(0, 1), a deterministic function of (seed, index) (stateless, so reproducible)."""
-    values = tf.random.stateless_normal([batch_size, noise_size + code_size],
-                                        seed=tf.stack([tf.cast(seed, tf.int64), tf.cast(index, tf.int64)]))
-    return values[:, :noise_size], values[:, noise_size:]
 
 
 def _batch_function(generator: Callable, discriminator: Callable, model_config: ModelConfig, alpha: float,
@@ -106,3 +100,10 @@ def per_coordinate(scores: Dict[str, float], metric: str) -> np.ndarray:
     prefix = f"{metric}/coord_"
     items = sorted((int(key[len(prefix):]), value) for key, value in scores.items() if key.startswith(prefix))
     return np.array([value for _, value in items], np.float64)
+
+
+def metric(run, real, settings) -> Dict[str, float]:
+    """Registry entry: the thesis protocol's InfoGAN penalty and code reconstruction error."""
+    return infogan_metrics(run.generator, run.discriminator, run.config.model, run.phase, run.alpha,
+                           batch_size=batch_size_of(run, settings), num_batches=settings.infogan_num_batches,
+                           seed=settings.seed, progress=settings.progress)

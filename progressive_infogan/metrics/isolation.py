@@ -25,7 +25,8 @@ from tqdm import tqdm
 
 from progressive_infogan.config import ModelConfig
 from progressive_infogan.metrics.aggregation import aggregate
-from progressive_infogan.metrics.infogan import sample_inputs, thesis_batch_size
+from progressive_infogan.metrics.common import batch_size_of, sample_inputs
+from progressive_infogan.metrics.infogan import thesis_batch_size
 
 THESIS_NUM_IMAGES = 128
 THESIS_K_VALUES = (-3.0, -2.0, -1.0, 1.0, 2.0, 3.0)
@@ -136,3 +137,10 @@ def isolation_metrics(generator: Callable, model_config: ModelConfig, phase: int
     scores = aggregate("msssim_isolation", msssim, model_config, phase)
     scores.update(aggregate("mse_isolation", mse, model_config, phase))
     return scores
+
+
+def metric(run, real, settings) -> Dict[str, float]:
+    """Registry entry: MS-SSIM and MSE isolation on the thesis protocol."""
+    return isolation_metrics(run.generator, run.config.model, run.phase, run.alpha,
+                             batch_size=batch_size_of(run, settings), num_images=settings.isolation_num_images,
+                             seed=settings.seed, progress=settings.progress)

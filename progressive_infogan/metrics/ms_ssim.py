@@ -6,8 +6,12 @@ Images at the training resolution are upscaled nearest-neighbour to 256x256, shi
 The upscaling is not cosmetic: 5 scales of an 11x11 filter need at least ~176 px, so
 `ssim_multiscale` fails on the 4..128 px images of the progressive phases.
 """
+import itertools
+
 import numpy as np
 import tensorflow as tf
+
+from progressive_infogan.metrics.common import batch_size_of, generated_batches
 
 MSSSIM_IMAGE_SIZE = 256
 # Images are in [-1, 1]; shifted by +1 they span [0, 2].
@@ -60,3 +64,13 @@ def msssim_diversity(images, batch_size: int = 64) -> float:
     if images.shape[0] < 2 or images.shape[0] % 2:
         raise ValueError(f"Need an even number (>= 2) of images to pair, got {images.shape[0]}")
     return float(1.0 - np.mean(msssim_pairs(images[0::2], images[1::2], batch_size), dtype=np.float64))
+
+
+def diversity_metric(run, real, settings) -> dict:
+    """Registry entry: 1 - mean MS-SSIM of consecutive pairs, for generated and real images."""
+    count = 2 * settings.msssim_num_pairs
+    batch = batch_size_of(run, settings)
+    generated = np.concatenate(list(itertools.islice(generated_batches(run, batch, settings.seed),
+                                                     -(-count // batch))))[:count]
+    real_images = np.concatenate(list(itertools.islice(real.batches(batch), -(-count // batch))))[:count]
+    return {"msssim_diversity_gen": msssim_diversity(generated), "msssim_diversity_real": msssim_diversity(real_images)}

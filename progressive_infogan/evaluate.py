@@ -1,0 +1,137 @@
+"""Evaluate any checkpoint: every registered metric -> one line of the run's metrics.jsonl.
+
+    python -m progressive_infogan.evaluate --run_dir=runs/exp_condition [--step=N]
+        [--metrics=fid,msssim_diversity,infogan,isolation] [--protocol=thesis|quick]
+
+The generator is the checkpoint's EMA generator with BN moving statistics; real images
+come from the run's own data through its training preprocessing (DESIGN.md, protocols).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+import time
+from typing import Dict, Optional, Sequence
+
+from progressive_infogan import checkpoints, metrics
+from progressive_infogan.metrics.aggregation import to_jsonable
+
+RUN_OPTIONS_FILE = "run_options.json"
+THESIS_METRICS = ("fid", "msssim_diversity", "infogan", "isolation")
+
+# A scaled-down protocol for CPU runs: same computations, fewer samples.
+PROTOCOLS = {
+    "thesis": metrics.EvalSettings(),
+    "quick": metrics.EvalSettings(fid_num_images=1000, msssim_num_pairs=250, infogan_num_batches=100,
+                                  isolation_num_images=32, standard_fid_num_images=2000),
+    "smoke": metrics.EvalSettings(fid_num_images=20, msssim_num_pairs=4, infogan_num_batches=2,
+                                  isolation_num_images=2, standard_fid_num_images=20, standard_fid_draws=2,
+                                  progress=False),
+}
+
+
+def real_images(data_dir: str, phase: int, preprocessing: str, seed: int) -> metrics.RealImages:
+    from progressive_infogan import data, tfrecords
+
+    manifest = tfrecords.read_manifest(data_dir) or {}
+    # The dataset's identity for cached statistics: its name and the checksums of its files.
+    digest = hashlib.sha1(json.dumps(manifest.get("files", data_dir), sort_keys=True).encode()).hexdigest()[:10]
+    dataset_id = f"{os.path.basename(os.path.normpath(data_dir))}-{digest}-{preprocessing}"
+    resize_filter = "legacy bilinear from the next level" if preprocessing == "original" else "box"
+
+    def batches(batch_size):
+        dataset = data.make_dataset(data_dir, phase, batch_size, preprocessing=preprocessing, seed=seed)
+        return (batch.numpy() for batch in dataset)
+
+    def all_batches(batch_size):
+        dataset = data.make_dataset(data_dir, phase, batch_size, preprocessing=preprocessing, repeat=False,
+                                    shuffle_buffer=0, drop_remainder=False)
+        return (batch.numpy() for batch in dataset)
+
+    return metrics.RealImages(batches=batches, all_batches=all_batches, dataset_id=dataset_id,
+                              resolution=2 ** phase, resize_filter=resize_filter)
+
+
+def read_run_options(run_dir: str) -> Dict[str, object]:
+    path = os.path.join(run_dir, RUN_OPTIONS_FILE)
+    if not os.path.isfile(path):
+        return {}
+    with open(path) as handle:
+        return json.load(handle)
+
+
+def evaluate(path: str, metric_names: Sequence[str] = THESIS_METRICS, protocol: str = "thesis",
+             step: Optional[int] = None, data_dir: Optional[str] = None,
+             settings: Optional[metrics.EvalSettings] = None, write: bool = True) -> Dict[str, object]:
+    """Score a run's checkpoint and append the line to `<run_dir>/metrics.jsonl`."""
+    if protocol not in PROTOCOLS:
+        raise ValueError(f"unknown protocol {protocol!r}; choose one of {', '.join(PROTOCOLS)}")
+    settings = settings or PROTOCOLS[protocol]
+    run = checkpoints.load_run(path, step=step)
+    options = read_run_options(run.run_dir)
+    data_dir = data_dir or options.get("data_dir")
+    needs_data = any(name in ("fid", "fid_standard", "msssim_diversity") for name in metric_names)
+    if needs_data and not data_dir:
+        raise ValueError(f"{run.run_dir} does not record its data directory; pass --data_dir")
+    real = real_images(data_dir, run.phase, options.get("preprocessing", "original"), settings.seed) if data_dir else None
+    scores: Dict[str, float] = {}
+    timings = {}
+    for name in metric_names:
+        started = time.time()
+        scores.update(metrics.get(name)(run, real, settings))
+        timings[name] = round(time.time() - started, 2)
+    line = {"experiment": run.config.name, "step": run.step, "phase": run.phase, "alpha": run.alpha,
+            "checkpoint": os.path.relpath(run.checkpoint, run.run_dir), "protocol": protocol,
+            "settings": dataclasses.asdict(settings), "resize_filter": real.resize_filter if real else None,
+            "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "seconds": timings,
+            "metrics": to_jsonable(scores)}
+    if write:
+        with open(os.path.join(run.run_dir, "metrics.jsonl"), "a") as handle:
+            handle.write(json.dumps(line, sort_keys=True) + "\n")
+    return line
+
+
+def already_evaluated(run_dir: str, protocol: str, step: Optional[int] = None) -> bool:
+    """Whether metrics.jsonl has a line for this protocol at `step` (default: the newest checkpoint)."""
+    path = os.path.join(run_dir, "metrics.jsonl")
+    available = checkpoints.list_checkpoints(run_dir)
+    if not os.path.isfile(path) or not available:
+        return False
+    step = available[-1][0] if step is None else step
+    with open(path) as handle:
+        lines = [json.loads(text) for text in handle if text.strip()]
+    return any(line.get("protocol") == protocol and line.get("step") == step for line in lines)
+
+
+def main(argv):
+    from absl import flags
+
+    flags_ = flags.FLAGS
+    if len(argv) > 1:
+        raise SystemExit(f"unexpected arguments: {argv[1:]}")
+    names = [name for name in flags_.metrics.split(",") if name]
+    if flags_.skip_if_done and already_evaluated(flags_.run_dir, flags_.protocol, flags_.step):
+        print(f"{flags_.run_dir}: already evaluated ({flags_.protocol} protocol); skipping")
+        return
+    line = evaluate(flags_.run_dir, names, protocol=flags_.protocol, step=flags_.step, data_dir=flags_.data_dir)
+    summary = {name: value for name, value in line["metrics"].items() if "/coord_" not in name}
+    print(json.dumps({"experiment": line["experiment"], "step": line["step"], "metrics": summary}, indent=2))
+
+
+if __name__ == "__main__":
+    from absl import app, flags
+
+    flags.DEFINE_string("run_dir", None, "Run directory (its newest checkpoint) or a checkpoint directory.")
+    flags.DEFINE_integer("step", None, "Evaluate the checkpoint of this step instead of the newest.")
+    flags.DEFINE_string("metrics", ",".join(THESIS_METRICS),
+                        f"Comma-separated metrics; known: {', '.join(metrics.names())}.")
+    flags.DEFINE_enum("protocol", "thesis", list(PROTOCOLS),
+                      "Sample counts: thesis (5k FID images, 2000 MS-SSIM pairs, 3000 InfoGAN batches, 128 "
+                      "isolation images), quick (a CPU-sized version), smoke (seconds, for tests).")
+    flags.DEFINE_string("data_dir", None, "Real images; default: the data directory the run trained on.")
+    flags.DEFINE_bool("skip_if_done", False, "Do nothing if metrics.jsonl already has this protocol at this step.")
+    flags.mark_flag_as_required("run_dir")
+    app.run(main)

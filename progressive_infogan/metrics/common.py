@@ -1,0 +1,59 @@
+"""What every metric takes: the sample counts, the real images, and the generated images."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Callable, Dict, Iterator, Optional
+
+import numpy as np
+
+import tensorflow as tf
+
+
+@dataclasses.dataclass(frozen=True)
+class EvalSettings:
+    """Sample counts; the defaults are the thesis protocol (ORIGINAL_IMPLEMENTATION.md 5.1-5.6)."""
+
+    seed: int = 0
+    batch_size: Optional[int] = None  # None: the phase's training batch, as the original
+    fid_num_images: int = 5000
+    msssim_num_pairs: int = 2000
+    infogan_num_batches: int = 3000
+    isolation_num_images: int = 128
+    standard_fid_num_images: int = 50_000
+    standard_fid_draws: int = 3
+    progress: bool = True
+
+
+@dataclasses.dataclass
+class RealImages:
+    """Real images of the run's dataset at the phase's resolution, with the training preprocessing."""
+
+    batches: Callable[[int], Iterator[np.ndarray]]  # batch size -> an endless iterator of batches
+    all_batches: Callable[[int], Iterator[np.ndarray]]  # every image once
+    dataset_id: str
+    resolution: int
+    resize_filter: str
+
+
+def sample_inputs(seed: int, index, batch_size: int, noise_size: int, code_size: int):
+    """(z, c) ~ N(0, 1), a deterministic function of (seed, index) (stateless, so reproducible)."""
+    values = tf.random.stateless_normal([batch_size, noise_size + code_size],
+                                        seed=tf.stack([tf.cast(seed, tf.int64), tf.cast(index, tf.int64)]))
+    return values[:, :noise_size], values[:, noise_size:]
+
+
+def generated_batches(run, batch_size: int, seed: int) -> Iterator[np.ndarray]:
+    """Endless EMA-generator output for fresh (z, c) ~ N(0, 1), reproducible from `seed`."""
+    model = run.config.model
+    index = 0
+    while True:
+        noise, code = sample_inputs(seed, index, batch_size, model.noise_size, model.code_size)
+        yield run.generator(noise, code, alpha=run.alpha, training=False)[-1].numpy()
+        index += 1
+
+
+def batch_size_of(run, settings: EvalSettings) -> int:
+    return settings.batch_size or run.config.schedule.batch_size(run.phase)
+
+
