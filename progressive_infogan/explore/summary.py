@@ -160,7 +160,7 @@ class FeatureSummary:
 def feature_summary(generator, model_config: ModelConfig, coordinates: Sequence[int], num_samples: int = 8,
                     amplitude: float = 2.5, strip_samples: int = 2, strip_steps: int = 5, alpha: float = 1.0,
                     seed: int = 0, factor_predictor: Optional[FactorPredictor] = None,
-                    factor_names: Optional[Sequence[str]] = None, columns: int = 2,
+                    factor_names: Optional[Sequence[str]] = None, columns: Optional[int] = None,
                     min_display_size: int = 48, progress: bool = False) -> FeatureSummary:
     noise, code = common.sample_latents(model_config, num_samples, seed)
     strip_values = traversal.traversal_values(strip_steps, 3.0)
@@ -184,7 +184,11 @@ def feature_summary(generator, model_config: ModelConfig, coordinates: Sequence[
                           contact_sheet=contact_sheet(features, strips, columns))
 
 
-def contact_sheet(features: Sequence[CoordinateFeature], strips: Dict[int, np.ndarray], columns: int = 2) -> np.ndarray:
+def contact_sheet(features: Sequence[CoordinateFeature], strips: Dict[int, np.ndarray],
+                  columns: Optional[int] = None) -> np.ndarray:
+    """Captioned strips in rank order, column by column (default: about square for 2x5 strips)."""
+    if columns is None:
+        columns = max(1, int(np.ceil(np.sqrt(len(features) / 2))))
     panels = [common.caption(strips[f.coordinate],
                              f"#{rank + 1} C{f.coordinate} (block {f.block}) change {f.change:.3f}\n{f.description}")
               for rank, f in enumerate(features)]
