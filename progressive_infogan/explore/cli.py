@@ -60,6 +60,8 @@ def _run_tool(tool: str) -> None:
     if tool == "examples":
         written = examples.write_examples(FLAGS.run_dir, out, step=FLAGS.step, photo_path=FLAGS.photo,
                                           seed=FLAGS.seed, coord_resolution=FLAGS.coord_resolution, mp4=FLAGS.mp4,
+                                          interpolation_points=FLAGS.interpolation_points,
+                                          interpolation_steps=FLAGS.interpolation_steps,
                                           projection_steps=FLAGS.projection_steps)
         print(json.dumps(written, indent=2))
         return

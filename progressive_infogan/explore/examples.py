@@ -22,7 +22,8 @@ def _top_per_block(features, count: int):
 
 def write_examples(run_dir: str, out_dir: str, step: Optional[int] = None, photo_path: Optional[str] = None,
                    seed: int = 0, summary_samples: int = 8, averaging_samples: int = 30, projection_steps: int = 300,
-                   coord_resolution: int = 32, mp4: bool = True, progress: bool = True) -> Dict[str, list]:
+                   coord_resolution: int = 32, interpolation_points: int = 4, interpolation_steps: int = 24,
+                   mp4: bool = True, progress: bool = True) -> Dict[str, list]:
     """Write the feature summary, traversals, sample averaging, block outputs, a coordinate
     animation, an interpolation animation and a photo edit into `out_dir`; the paths, by figure.
 
@@ -59,7 +60,9 @@ def write_examples(run_dir: str, out_dir: str, step: Optional[int] = None, photo
                                                       coord_resolution=coord_resolution, alpha=alpha, seed=seed,
                                                       progress=progress)
     written["animation"] = animation.write_animation(os.path.join(out_dir, "animation"), frames, mp4=mp4)
-    frames = animation.interpolation_frames(generator, model_config, alpha=alpha, seed=seed, progress=progress)
+    frames = animation.interpolation_frames(generator, model_config, num_points=interpolation_points,
+                                            steps_between=interpolation_steps, alpha=alpha, seed=seed,
+                                            progress=progress)
     written["interpolation"] = animation.write_animation(os.path.join(out_dir, "interpolation"), frames, mp4=mp4)
 
     size = 2 ** run.phase

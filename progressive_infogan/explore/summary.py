@@ -6,10 +6,9 @@ the sample-averaging change map, classified into face regions) and whether it is
 of colour or of structure. Coordinates are ranked by the size of their change; the result
 is a markdown table and a PNG contact sheet.
 
-Colour vs structure: per image and channel, the +k image is fitted by a gain and offset of
-the -k image (least squares). The part of the difference that gain and offset explain is a
-global colour / brightness / contrast change; the residual moves things around. The colour
-fraction is colour energy / (colour + residual energy).
+Colour vs structure: the change of each image's per-channel mean and deviation (colour,
+brightness, contrast) against the change that remains after every image is normalised per
+channel (shapes moving). The colour share is colour energy / (colour + structure energy).
 
 With ground-truth factors (e.g. the synthetic faces dataset), `factor_correlations` names
 each coordinate after the factor that follows it most closely: a `factor_predictor(images)
@@ -45,7 +44,7 @@ class CoordinateFeature:
     region: str
     centroid: Tuple[float, float]  # (y, x) as fractions of the image side
     spread: Tuple[float, float]  # weighted std of (y, x), fractions
-    border_fraction: float  # share of the change outside the central face ellipse
+    border_fraction: float  # share of the change outside the central head ellipse
     colour_fraction: float
     kind: str  # "colour", "structure", "colour + structure" or "none"
     factor: Optional[str] = None
@@ -72,9 +71,9 @@ def face_region(change_map: np.ndarray) -> Tuple[str, Tuple[float, float], Tuple
     centroid = (float(np.sum(weights * y)), float(np.sum(weights * x)))
     spread = (float(np.sqrt(np.sum(weights * (y - centroid[0]) ** 2))),
               float(np.sqrt(np.sum(weights * (x - centroid[1]) ** 2))))
-    # The face of an aligned crop roughly fills this ellipse.
-    inside_face = ((y - 0.55) / 0.38) ** 2 + ((x - 0.5) / 0.3) ** 2 <= 1.0
-    border_fraction = float(np.sum(weights[~inside_face]))
+    # Face and hair of an aligned crop roughly fill this ellipse; the rest is background.
+    inside_head = ((y - 0.5) / 0.5) ** 2 + ((x - 0.5) / 0.36) ** 2 <= 1.0
+    border_fraction = float(np.sum(weights[~inside_head]))
     if min(spread) > WHOLE_IMAGE_SPREAD:
         region = "whole image"
     elif border_fraction > 0.5:
@@ -85,18 +84,22 @@ def face_region(change_map: np.ndarray) -> Tuple[str, Tuple[float, float], Tuple
 
 
 def colour_fraction(minus_images: np.ndarray, plus_images: np.ndarray) -> float:
-    """Share of the difference's energy explained by a per-image, per-channel gain and offset."""
+    """Share of the change that is colour: per image and channel, the change of the mean and
+    standard deviation (colour, brightness, contrast) against the change left after each image
+    is normalised to zero mean and unit deviation per channel (structure), both as energies in
+    the -k image's units."""
     minus = np.asarray(minus_images, np.float64).reshape(len(minus_images), -1, 3)
     plus = np.asarray(plus_images, np.float64).reshape(len(plus_images), -1, 3)
-    minus_centred = minus - minus.mean(axis=1, keepdims=True)
-    plus_centred = plus - plus.mean(axis=1, keepdims=True)
-    variance = np.sum(minus_centred ** 2, axis=1, keepdims=True)
-    gain = np.where(variance > 1e-12, np.sum(minus_centred * plus_centred, axis=1, keepdims=True)
-                    / np.maximum(variance, 1e-12), 1.0)
-    fitted = gain * minus_centred + plus.mean(axis=1, keepdims=True)
-    colour = np.sum((fitted - minus) ** 2)
-    residual = np.sum((plus - fitted) ** 2)
-    return float(colour / (colour + residual)) if colour + residual > 0 else 0.0
+    mean_minus, mean_plus = minus.mean(axis=1), plus.mean(axis=1)
+    std_minus, std_plus = minus.std(axis=1), plus.std(axis=1)
+    colour = np.sum((mean_plus - mean_minus) ** 2 + (std_plus - std_minus) ** 2)
+
+    def normalised(images, mean, std):
+        return (images - mean[:, None]) / np.maximum(std[:, None], 1e-6)
+
+    structure_shift = normalised(plus, mean_plus, std_plus) - normalised(minus, mean_minus, std_minus)
+    structure = np.sum(std_minus ** 2 * np.mean(structure_shift ** 2, axis=1))
+    return float(colour / (colour + structure)) if colour + structure > 0 else 0.0
 
 
 def change_kind(change: float, fraction: float, min_change: float = 1e-6) -> str:
@@ -203,8 +206,8 @@ def summary_markdown(features: Sequence[CoordinateFeature], title: str = "Featur
     if contact_sheet_name:
         lines += [f"![contact sheet]({contact_sheet_name})", ""]
     lines += ["Coordinates ranked by mean |img(+k) - img(-k)|. Region: where the sample-averaged change",
-              "map is centred (aligned-face bands); colour share: the part of the change a per-channel",
-              "gain and offset explain.", "",
+              "map is centred (aligned-face bands); colour share: the part of the change in per-channel",
+              "mean and deviation rather than in the per-channel normalised image.", "",
               "| rank | coord | block | change | region | centroid (y, x) | colour share | description |",
               "|---:|---:|---:|---:|---|---|---:|---|"]
     for rank, f in enumerate(features):
