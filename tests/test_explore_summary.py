@@ -1,3 +1,5 @@
+import os
+
 import numpy as np
 import pytest
 
@@ -51,6 +53,8 @@ def test_feature_summary_ranks_and_writes(small_run, tmp_path):
     assert markdown.count("\n| ") == 1 + len(coordinates)  # header + one row each
     assert f"| {INEFFECTIVE_COORDINATE} | 6 | 0.0000 |" in markdown
     assert (tmp_path / "contact_sheet.png").stat().st_size > 0
+    assert sorted(os.listdir(tmp_path / "strips")) == sorted(f"C{c}.png" for c in coordinates)
+    assert f"(strips/C{EFFECTIVE_COORDINATE}.png)" in markdown
     assert result.strips[0].shape[:2] == (2 * 48 + 2, 5 * 48 + 4 * 2)
 
 

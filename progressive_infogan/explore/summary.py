@@ -201,26 +201,31 @@ def contact_sheet(features: Sequence[CoordinateFeature], strips: Dict[int, np.nd
 
 
 def summary_markdown(features: Sequence[CoordinateFeature], title: str = "Feature summary",
-                     contact_sheet_name: Optional[str] = "contact_sheet.png") -> str:
+                     contact_sheet_name: Optional[str] = "contact_sheet.png",
+                     strip_directory: Optional[str] = "strips") -> str:
     lines = [f"# {title}", ""]
     if contact_sheet_name:
         lines += [f"![contact sheet]({contact_sheet_name})", ""]
     lines += ["Coordinates ranked by mean |img(+k) - img(-k)|. Region: where the sample-averaged change",
               "map is centred (aligned-face bands); colour share: the part of the change in per-channel",
               "mean and deviation rather than in the per-channel normalised image.", "",
-              "| rank | coord | block | change | region | centroid (y, x) | colour share | description |",
-              "|---:|---:|---:|---:|---|---|---:|---|"]
+              "| rank | coord | block | change | region | centroid (y, x) | colour share | description | strip |",
+              "|---:|---:|---:|---:|---|---|---:|---|---|"]
     for rank, f in enumerate(features):
         lines.append(f"| {rank + 1} | {f.coordinate} | {f.block} | {f.change:.4f} | {f.region} | "
-                     f"({f.centroid[0]:.2f}, {f.centroid[1]:.2f}) | {f.colour_fraction:.2f} | {f.description} |")
+                     f"({f.centroid[0]:.2f}, {f.centroid[1]:.2f}) | {f.colour_fraction:.2f} | {f.description} | "
+                     + (f"![C{f.coordinate}]({strip_directory}/C{f.coordinate}.png) |" if strip_directory else " |"))
     return "\n".join(lines) + "\n"
 
 
 def write_feature_summary(out_dir: str, generator, model_config: ModelConfig, coordinates: Sequence[int],
                           title: str = "Feature summary", **options) -> FeatureSummary:
-    """`summary.md` and `contact_sheet.png` in `out_dir`."""
+    """`summary.md`, `contact_sheet.png` and one traversal strip per coordinate (`strips/C<id>.png`)
+    in `out_dir`."""
     result = feature_summary(generator, model_config, coordinates, **options)
     os.makedirs(out_dir, exist_ok=True)
+    for coordinate, strip in result.strips.items():
+        common.write_png(os.path.join(out_dir, "strips", f"C{coordinate}.png"), strip)
     common.write_png(os.path.join(out_dir, "contact_sheet.png"), result.contact_sheet)
     with open(os.path.join(out_dir, "summary.md"), "w") as handle:
         handle.write(summary_markdown(result.features, title))
