@@ -68,3 +68,14 @@ def test_tensorboard_traversal_images_are_pure_and_cover_the_phase_blocks(small_
     assert all(np.array_equal(images[name], again[name]) for name in images)
     other = tensorboard.traversal_summary_images(small_run.generator, model_config, PHASE, 1.0, seed=1)
     assert not np.array_equal(images["traversal/block_3/coord_16"], other["traversal/block_3/coord_16"])
+
+
+@pytest.mark.parametrize("name, expected", [("exp_vanilla", [2]), ("exp_unmask", [2, 3]), ("exp_noinfo", [])])
+def test_tensorboard_traversal_images_of_other_variants(name, expected):
+    from progressive_infogan import networks
+
+    model_config = small_config(name).model
+    generator = networks.build_generator(model_config, 3)
+    images = tensorboard.traversal_summary_images(generator, model_config, 3, 0.5, coords_per_block=1, steps=3)
+    blocks = [int(key.split("/")[1][len("block_"):]) for key in images]
+    assert blocks == expected

@@ -68,6 +68,9 @@ def _run_tool(tool: str) -> None:
     run = checkpoints.load_run(FLAGS.run_dir, step=FLAGS.step)
     generator, model_config, alpha = run.generator, run.config.model, run.alpha
     coordinates = common.select_coordinates(model_config, FLAGS.coordinates, run.phase)
+    if not coordinates and tool not in ("blocks", "interpolation"):
+        raise app.UsageError(f"no code coordinates selected by --coordinates={FLAGS.coordinates!r} "
+                             f"(the model's code has {model_config.code_size})")
     print(f"{run.config.name}: step {run.step}, phase {run.phase}, alpha {alpha:.3f}; "
           f"{len(coordinates)} coordinates")
     if tool == "traversal":
