@@ -1,9 +1,7 @@
 """A small run directory with a freshly initialised checkpoint, for the exploration tools' tests."""
 
-import dataclasses
 import os
 
-import numpy as np
 import pytest
 import tensorflow as tf
 

@@ -6,8 +6,6 @@ import json
 import os
 from typing import Dict, Optional
 
-import numpy as np
-
 from progressive_infogan import checkpoints
 from progressive_infogan.explore import animation, averaging, blocks, common, projection, summary, traversal
 

@@ -10,7 +10,7 @@ optimised together as one batch: G runs in inference mode, so they do not intera
 from __future__ import annotations
 
 import dataclasses
-from typing import Mapping, Optional, Sequence
+from typing import Mapping, Sequence
 
 import numpy as np
 import tensorflow as tf

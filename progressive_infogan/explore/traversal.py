@@ -7,7 +7,7 @@ One panel per coordinate, captioned with its id and block (thesis Figs. 8-19).
 from __future__ import annotations
 
 import dataclasses
-from typing import List, Optional, Sequence
+from typing import List, Sequence
 
 import numpy as np
 from tqdm import tqdm
