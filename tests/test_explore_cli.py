@@ -59,3 +59,11 @@ def test_examples_writes_one_of_each_figure(small_run_dir, tmp_path):
     for paths in written.values():
         for path in paths:
             assert os.path.getsize(path) > 0, path
+
+
+def test_animation_is_split_into_parts(small_run_dir, tmp_path):
+    _run_cli(["animation", f"--run_dir={small_run_dir}", f"--out={tmp_path}", "--coordinates=0,1,2",
+              "--coords_batch=2", "--coord_resolution=4", "--grid_size=1", "--mp4=false"])
+    assert sorted(os.listdir(tmp_path)) == ["animation_part00.gif", "animation_part01.gif"]
+    with Image.open(tmp_path / "animation_part01.gif") as gif:
+        assert sum(gif.seek(i) or gif.info["duration"] for i in range(gif.n_frames)) == (2 * 4 + 6) * 50

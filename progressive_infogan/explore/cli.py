@@ -2,9 +2,19 @@
 
   python -m progressive_infogan.explore.cli <tool> --run_dir=RUN --out=DIR [flags]
 
-Tools: traversal, averaging, blocks, animation, interpolation, summary, project, examples.
+  traversal      --coordinates=block:3 --num_samples=4 --steps=7     -> traversal.png
+  averaging      --coordinates=5,17 --num_samples=30 --value=2.5     -> sample_averaging_C<id>.png
+  blocks         --num_samples=4                                     -> block_outputs.png
+  animation      --coordinates=block:2 --grid_size=2 --coord_resolution=32 --coords_batch=8
+                                                                     -> animation[_partNN].gif (+ .mp4 with ffmpeg)
+  interpolation  --interpolation=slerp --interpolation_points=4     -> interpolation.gif (+ .mp4)
+  summary        --coordinates=all --num_samples=8                   -> summary.md, contact_sheet.png, strips/
+  project        --photo=face.jpg --edits='5=2.5;5=-2.5' --loss=mse --projection_steps=300
+                                                                     -> photo_edits.png
+  examples       (one of each, for the README)                       -> all of the above
+
 Every tool loads the run's newest checkpoint (or --step) with the EMA generator and writes
-its files into --out.
+its files into --out. --coordinates defaults to those that feed G at the checkpoint's phase.
 """
 
 from __future__ import annotations
@@ -31,6 +41,8 @@ flags.DEFINE_integer("seed", 0, "Seed of the sampled (noise, code) inputs.")
 flags.DEFINE_integer("coord_resolution", 32, "Animation: number of values per coordinate.")
 flags.DEFINE_integer("grid_size", 2, "Animation: grid_size x grid_size faces.")
 flags.DEFINE_integer("frame_size", 256, "Animation: approximate frame side in pixels.")
+flags.DEFINE_integer("coords_batch", 8, "Animation: coordinates per file (animation_partNN.gif); frames are held in "
+                     "memory, 70 per coordinate at the default resolution.")
 flags.DEFINE_integer("interpolation_points", 4, "Interpolation: random key points per face (the walk loops).")
 flags.DEFINE_integer("interpolation_steps", 24, "Interpolation: frames between two key points.")
 flags.DEFINE_enum("interpolation", "slerp", ["slerp", "linear"], "Interpolation: path between key points.")
@@ -92,11 +104,15 @@ def _run_tool(tool: str) -> None:
                                    seed=FLAGS.seed)
         print(path)
     elif tool == "animation":
-        frames, _ = animation.coordinate_animation_frames(
-            generator, model_config, coordinates, grid_size=FLAGS.grid_size, coord_resolution=FLAGS.coord_resolution,
-            amplitude=FLAGS.amplitude, alpha=alpha, seed=FLAGS.seed, frame_size=FLAGS.frame_size, progress=True)
-        for path in animation.write_animation(os.path.join(out, "animation"), frames, mp4=FLAGS.mp4):
-            print(path)
+        parts = [coordinates[i:i + FLAGS.coords_batch] for i in range(0, len(coordinates), FLAGS.coords_batch)]
+        for part, part_coordinates in enumerate(parts):
+            frames, _ = animation.coordinate_animation_frames(
+                generator, model_config, part_coordinates, grid_size=FLAGS.grid_size,
+                coord_resolution=FLAGS.coord_resolution, amplitude=FLAGS.amplitude, alpha=alpha, seed=FLAGS.seed,
+                frame_size=FLAGS.frame_size, progress=True)
+            name = "animation" if len(parts) == 1 else f"animation_part{part:02d}"
+            for path in animation.write_animation(os.path.join(out, name), frames, mp4=FLAGS.mp4):
+                print(path)
     elif tool == "interpolation":
         frames = animation.interpolation_frames(
             generator, model_config, num_points=FLAGS.interpolation_points, steps_between=FLAGS.interpolation_steps,
