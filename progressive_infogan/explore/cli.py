@@ -62,7 +62,7 @@ FLAGS = flags.FLAGS
 
 
 def _run_tool(tool: str) -> None:
-    # Imported here so that --help answers without loading TensorFlow.
+    # Imported here: flag parsing and usage errors need none of the tools.
     from progressive_infogan import checkpoints
     from progressive_infogan.explore import (animation, averaging, blocks, common, examples, projection, summary,
                                              traversal)
