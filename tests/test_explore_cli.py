@@ -2,6 +2,7 @@ import os
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 from absl import flags
 from PIL import Image
@@ -67,3 +68,13 @@ def test_animation_is_split_into_parts(small_run_dir, tmp_path):
     assert sorted(os.listdir(tmp_path)) == ["animation_part00.gif", "animation_part01.gif"]
     with Image.open(tmp_path / "animation_part01.gif") as gif:
         assert sum(gif.seek(i) or gif.info["duration"] for i in range(gif.n_frames)) == (2 * 4 + 6) * 50
+
+
+def test_project_a_photo_file(small_run_dir, tmp_path, capsys):
+    rng = np.random.default_rng(0)
+    Image.fromarray(rng.integers(0, 255, [40, 50, 3], dtype=np.uint8)).save(tmp_path / "photo.jpg")
+    _run_cli(["project", f"--run_dir={small_run_dir}", f"--out={tmp_path / 'out'}", f"--photo={tmp_path / 'photo.jpg'}",
+              "--edits=20=2.5;0=-1,1=1", "--edit_mode=add", "--projection_steps=5", "--restarts=2", "--loss=mse+msssim"])
+    assert "reconstruction MSE" in capsys.readouterr().out
+    with Image.open(tmp_path / "out" / "photo_edits.png") as image:
+        assert image.size[0] >= 4 * 128
