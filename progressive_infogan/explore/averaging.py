@@ -1,0 +1,105 @@
+"""Sample averaging (thesis Fig. 10; ORIGINAL_IMPLEMENTATION.md 5.9, NBU `avg_change`).
+
+N random samples with one coordinate fixed at -value and at +value; the pixel-wise mean of
+each set shows the coordinate's primary feature, because features it does not control
+systematically average out. The change-intensity map is the per-sample |right - left|,
+Gaussian-blurred (sigma 1 per channel), averaged over samples, L2 over channels. The masked
+views show the +value mean image where the change exceeds a percentile, flat 0.8 elsewhere.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Dict, Sequence
+
+import numpy as np
+from scipy import ndimage
+
+from progressive_infogan.config import ModelConfig
+from progressive_infogan.explore import common
+
+PERCENTILES = (99.5, 99.0, 98.0, 95.0, 90.0, 80.0)
+# The masked views' background, as a display intensity in [0, 1] (light grey).
+FLAT_VALUE = 0.8
+
+
+@dataclasses.dataclass
+class SampleAverage:
+    coordinate: int
+    value: float
+    left_mean: np.ndarray  # float [H, W, 3] in [-1, 1]: mean with the coordinate at -value
+    right_mean: np.ndarray  # ... at +value
+    mid_mean: np.ndarray  # ... unmodified samples
+    change_map: np.ndarray  # float [H, W] >= 0
+    masked: Dict[float, np.ndarray]  # percentile -> float [H, W, 3] in [-1, 1]
+    figure: np.ndarray  # uint8
+
+
+def change_intensity(left: np.ndarray, right: np.ndarray, blur_sigma: float = 1.0) -> np.ndarray:
+    """[N, H, W, 3] pairs -> [H, W]: mean over samples of blur(|right - left|), L2 over channels."""
+    difference = np.abs(np.asarray(right, np.float64) - np.asarray(left, np.float64))
+    if blur_sigma > 0:
+        difference = ndimage.gaussian_filter(difference, sigma=(0, blur_sigma, blur_sigma, 0))
+    return np.sqrt(np.sum(np.mean(difference, axis=0) ** 2, axis=-1)).astype(np.float32)
+
+
+def masked_view(image: np.ndarray, change_map: np.ndarray, percentile: float,
+                flat_value: float = FLAT_VALUE) -> np.ndarray:
+    """`image` where the change exceeds its `percentile`, flat grey elsewhere (nothing where it is 0)."""
+    threshold = np.percentile(change_map, percentile)
+    keep = (change_map > threshold)[..., None]
+    return np.where(keep, image, np.float32(2.0 * flat_value - 1.0)).astype(np.float32)
+
+
+def heatmap(change_map: np.ndarray, maximum: float = None) -> np.ndarray:
+    """[H, W] >= 0 -> float [H, W, 3] in [-1, 1], black (none) to white (the largest change)."""
+    maximum = float(np.max(change_map)) if maximum is None else maximum
+    scaled = change_map / maximum if maximum > 0 else np.zeros_like(change_map)
+    return np.repeat(scaled[..., None] * 2.0 - 1.0, 3, axis=-1).astype(np.float32)
+
+
+def sample_average(generator, model_config: ModelConfig, coordinate: int, num_samples: int = 30,
+                   value: float = 2.5, alpha: float = 1.0, seed: int = 0, blur_sigma: float = 1.0,
+                   percentiles: Sequence[float] = PERCENTILES,
+                   min_display_size: int = common.MIN_DISPLAY_SIZE) -> SampleAverage:
+    noise, code = common.sample_latents(model_config, num_samples, seed)
+    swept_noise, swept_code = common.with_coordinate_values(noise, code, coordinate, [-value, value])
+    images = common.generate(generator, swept_noise, swept_code, alpha=alpha)
+    images = images.reshape((num_samples, 2) + images.shape[1:])
+    left, right = images[:, 0], images[:, 1]
+    mid = common.generate(generator, noise, code, alpha=alpha)
+    change_map = change_intensity(left, right, blur_sigma)
+    right_mean = right.mean(axis=0)
+    result = SampleAverage(
+        coordinate=coordinate, value=value, left_mean=left.mean(axis=0), right_mean=right_mean,
+        mid_mean=mid.mean(axis=0), change_map=change_map,
+        masked={p: masked_view(right_mean, change_map, p) for p in percentiles}, figure=None)
+    result.figure = sample_average_figure(model_config, result, left[:5], right[:5], min_display_size)
+    return result
+
+
+def sample_average_figure(model_config: ModelConfig, result: SampleAverage, left_samples: np.ndarray,
+                          right_samples: np.ndarray, min_display_size: int = common.MIN_DISPLAY_SIZE) -> np.ndarray:
+    """Top: left mean, right mean, change map, masked views. Below: a few left / right samples."""
+    size = result.change_map.shape[0]
+    scale = common.display_scale(size, min_display_size)
+
+    def panel(image, text):
+        return common.caption(common.upscale(common.to_uint8(image), scale), text)
+
+    value = result.value
+    top = [panel(result.left_mean, f"mean, {-value:+.1f}"), panel(result.right_mean, f"mean, {value:+.1f}"),
+           panel(heatmap(result.change_map), f"change (max {result.change_map.max():.3f})")]
+    top += [panel(image, f">p{percentile:g}") for percentile, image in result.masked.items()]
+    rows = [common.stack_horizontally(top, padding=4)]
+    for samples, sign in ((left_samples, -value), (right_samples, value)):
+        grid = common.image_grid(common.upscale(common.to_uint8(samples[None]), scale))
+        rows.append(common.caption(grid, f"samples, {sign:+.1f}"))
+    block = common.coordinate_block(model_config, result.coordinate)
+    return common.caption(common.stack_vertically(rows), f"Sample averaging: C{result.coordinate} (block {block})")
+
+
+def write_sample_average(path: str, generator, model_config: ModelConfig, coordinate: int, **options) -> SampleAverage:
+    result = sample_average(generator, model_config, coordinate, **options)
+    common.write_png(path, result.figure)
+    return result

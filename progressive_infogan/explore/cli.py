@@ -1,0 +1,154 @@
+"""Command line of the exploration tools.
+
+  python -m progressive_infogan.explore.cli <tool> --run_dir=RUN --out=DIR [flags]
+
+  traversal      --coordinates=block:3 --num_samples=4 --steps=7     -> traversal.png
+  averaging      --coordinates=5,17 --num_samples=30 --value=2.5     -> sample_averaging_C<id>.png
+  blocks         --num_samples=4                                     -> block_outputs.png
+  animation      --coordinates=block:2 --grid_size=2 --coord_resolution=32 --coords_batch=8
+                                                                     -> animation[_partNN].gif (+ .mp4 with ffmpeg)
+  interpolation  --interpolation=slerp --interpolation_points=4     -> interpolation.gif (+ .mp4)
+  summary        --coordinates=all --num_samples=8                   -> summary.md, contact_sheet.png, strips/
+  project        --photo=face.jpg --edits='5=2.5;5=-2.5' --loss=mse --projection_steps=300
+                                                                     -> photo_edits.png
+  examples       (one of each, for the README)                       -> all of the above
+
+Every tool loads the run's newest checkpoint (or --step) with the EMA generator and writes
+its files into --out. --coordinates defaults to those that feed G at the checkpoint's phase.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+
+from absl import app, flags
+
+TOOLS = ("traversal", "averaging", "blocks", "animation", "interpolation", "summary", "project", "examples")
+
+flags.DEFINE_string("run_dir", None, "Run directory (config.json + checkpoints/) or one checkpoint directory.")
+flags.DEFINE_string("out", None, "Output directory; created if missing.")
+flags.DEFINE_integer("step", None, "Checkpoint step to load; default: the newest.")
+flags.DEFINE_string("coordinates", "effective",
+                    "Which code coordinates: 'all', 'effective' (those that feed G at the checkpoint's phase), "
+                    "'block:3' or 'block:2,3', or ids like '5,17,40'.")
+flags.DEFINE_integer("num_samples", None, "Samples: traversal rows (default 4), averaging set size (default 30), "
+                     "summary samples per coordinate (default 8).")
+flags.DEFINE_integer("steps", 7, "Traversal columns: values linspace(-amplitude, amplitude, steps).")
+flags.DEFINE_float("amplitude", 3.0, "Traversal / animation range: values in [-amplitude, amplitude].")
+flags.DEFINE_float("value", 2.5, "Sample averaging and summary: the coordinate is fixed at -value and +value.")
+flags.DEFINE_integer("seed", 0, "Seed of the sampled (noise, code) inputs.")
+flags.DEFINE_integer("coord_resolution", 32, "Animation: number of values per coordinate.")
+flags.DEFINE_integer("grid_size", 2, "Animation: grid_size x grid_size faces.")
+flags.DEFINE_integer("frame_size", 256, "Animation: approximate frame side in pixels.")
+flags.DEFINE_integer("coords_batch", 8, "Animation: coordinates per file (animation_partNN.gif); frames are held in "
+                     "memory, 70 per coordinate at the default resolution.")
+flags.DEFINE_integer("interpolation_points", 4, "Interpolation: random key points per face (the walk loops).")
+flags.DEFINE_integer("interpolation_steps", 24, "Interpolation: frames between two key points.")
+flags.DEFINE_enum("interpolation", "slerp", ["slerp", "linear"], "Interpolation: path between key points.")
+flags.DEFINE_boolean("mp4", True, "Animations: also write an MP4 when ffmpeg is on PATH.")
+flags.DEFINE_string("photo", None, "project: the photo file (centre-cropped and resized to the model's resolution). "
+                    "Default: an image the model generates from --seed + 1000.")
+flags.DEFINE_string("edits", None, "project: edits, ';' between edits and ',' between coordinates of one edit, "
+                    "e.g. '5=2.5;5=-2.5;17=1,18=-1'. Default: the first two coordinates at -2.5 and +2.5.")
+flags.DEFINE_enum("edit_mode", "set", ["set", "add"], "project: set the coordinates to the values or add them.")
+flags.DEFINE_integer("projection_steps", 300, "project: Adam steps.")
+flags.DEFINE_float("learning_rate", 0.05, "project: Adam learning rate.")
+flags.DEFINE_enum("loss", "mse", ["mse", "msssim", "mse+msssim"], "project: reconstruction loss.")
+flags.DEFINE_integer("restarts", 0, "project: extra random starting points (the best one is kept).")
+flags.DEFINE_float("prior_weight", 0.0, "project: weight of mean(latent^2), which keeps latents near the prior.")
+
+FLAGS = flags.FLAGS
+
+
+def _run_tool(tool: str) -> None:
+    # Imported here: flag parsing and usage errors need none of the tools.
+    from progressive_infogan import checkpoints
+    from progressive_infogan.explore import (animation, averaging, blocks, common, examples, projection, summary,
+                                             traversal)
+
+    out = FLAGS.out
+    os.makedirs(out, exist_ok=True)
+    if tool == "examples":
+        written = examples.write_examples(FLAGS.run_dir, out, step=FLAGS.step, photo_path=FLAGS.photo,
+                                          seed=FLAGS.seed, coord_resolution=FLAGS.coord_resolution, mp4=FLAGS.mp4,
+                                          interpolation_points=FLAGS.interpolation_points,
+                                          interpolation_steps=FLAGS.interpolation_steps,
+                                          projection_steps=FLAGS.projection_steps)
+        print(json.dumps(written, indent=2))
+        return
+    run = checkpoints.load_run(FLAGS.run_dir, step=FLAGS.step)
+    generator, model_config, alpha = run.generator, run.config.model, run.alpha
+    coordinates = common.select_coordinates(model_config, FLAGS.coordinates, run.phase)
+    if not coordinates and tool not in ("blocks", "interpolation"):
+        raise app.UsageError(f"no code coordinates selected by --coordinates={FLAGS.coordinates!r} "
+                             f"(the model's code has {model_config.code_size})")
+    print(f"{run.config.name}: step {run.step}, phase {run.phase}, alpha {alpha:.3f}; "
+          f"{len(coordinates)} coordinates")
+    if tool == "traversal":
+        path = os.path.join(out, "traversal.png")
+        traversal.write_traversal(path, generator, model_config, coordinates, num_samples=FLAGS.num_samples or 4,
+                                  steps=FLAGS.steps, amplitude=FLAGS.amplitude, alpha=alpha, seed=FLAGS.seed,
+                                  progress=True)
+        print(path)
+    elif tool == "averaging":
+        for coordinate in coordinates:
+            path = os.path.join(out, f"sample_averaging_C{coordinate}.png")
+            averaging.write_sample_average(path, generator, model_config, coordinate,
+                                           num_samples=FLAGS.num_samples or 30, value=FLAGS.value, alpha=alpha,
+                                           seed=FLAGS.seed)
+            print(path)
+    elif tool == "blocks":
+        path = os.path.join(out, "block_outputs.png")
+        blocks.write_block_outputs(path, generator, model_config, num_samples=FLAGS.num_samples or 4, alpha=alpha,
+                                   seed=FLAGS.seed)
+        print(path)
+    elif tool == "animation":
+        parts = [coordinates[i:i + FLAGS.coords_batch] for i in range(0, len(coordinates), FLAGS.coords_batch)]
+        for part, part_coordinates in enumerate(parts):
+            frames, _ = animation.coordinate_animation_frames(
+                generator, model_config, part_coordinates, grid_size=FLAGS.grid_size,
+                coord_resolution=FLAGS.coord_resolution, amplitude=FLAGS.amplitude, alpha=alpha, seed=FLAGS.seed,
+                frame_size=FLAGS.frame_size, progress=True)
+            name = "animation" if len(parts) == 1 else f"animation_part{part:02d}"
+            for path in animation.write_animation(os.path.join(out, name), frames, mp4=FLAGS.mp4):
+                print(path)
+    elif tool == "interpolation":
+        frames = animation.interpolation_frames(
+            generator, model_config, num_points=FLAGS.interpolation_points, steps_between=FLAGS.interpolation_steps,
+            grid_size=FLAGS.grid_size, method=FLAGS.interpolation, alpha=alpha, seed=FLAGS.seed,
+            frame_size=FLAGS.frame_size, progress=True)
+        for path in animation.write_animation(os.path.join(out, "interpolation"), frames, mp4=FLAGS.mp4):
+            print(path)
+    elif tool == "summary":
+        summary.write_feature_summary(out, generator, model_config, coordinates, num_samples=FLAGS.num_samples or 8,
+                                      amplitude=FLAGS.value, alpha=alpha, seed=FLAGS.seed, progress=True,
+                                      title=f"Feature summary: {run.config.name}, step {run.step}, phase {run.phase}")
+        print(os.path.join(out, "summary.md"))
+    elif tool == "project":
+        size = 2 ** run.phase
+        if FLAGS.photo:
+            photo = projection.load_photo(FLAGS.photo, size)
+        else:
+            noise, code = common.sample_latents(model_config, 1, FLAGS.seed + 1000)
+            photo = common.generate(generator, noise, code, alpha=alpha)[0]
+        edits = (projection.parse_edits(FLAGS.edits) if FLAGS.edits
+                 else [{c: v} for c in coordinates[:2] for v in (-2.5, 2.5)])
+        path = os.path.join(out, "photo_edits.png")
+        result, _, _ = projection.write_photo_edits(
+            path, generator, run.discriminator, model_config, photo, edits, mode=FLAGS.edit_mode, alpha=alpha,
+            steps=FLAGS.projection_steps, learning_rate=FLAGS.learning_rate, loss=FLAGS.loss,
+            restarts=FLAGS.restarts, seed=FLAGS.seed, prior_weight=FLAGS.prior_weight, progress=True)
+        print(f"reconstruction MSE {result.mse:.5f} (start {result.initial_mse:.5f}); {path}")
+
+
+def main(argv):
+    if len(argv) != 2 or argv[1] not in TOOLS:
+        raise app.UsageError(f"usage: python -m progressive_infogan.explore.cli <tool> --run_dir=... --out=...; "
+                             f"tools: {', '.join(TOOLS)}")
+    _run_tool(argv[1])
+
+
+if __name__ == "__main__":
+    flags.mark_flags_as_required(["run_dir", "out"])
+    app.run(main)

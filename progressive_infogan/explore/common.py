@@ -1,0 +1,194 @@
+"""Shared pieces of the exploration tools: latents, rendering, coordinate selection, figures.
+
+Images inside the tools are float32 NHWC in [-1, 1], as G produces them; figures are uint8
+HWC arrays that the tools also write as PNG. Every function takes plain arguments.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Iterable, List, Optional, Sequence, Tuple, Union
+
+import numpy as np
+from PIL import Image, ImageDraw, ImageFont
+
+from progressive_infogan.config import ModelConfig
+
+CoordinateSpec = Union[str, int, Sequence[int], None]
+
+# Faces are shown at least this many pixels wide (nearest-neighbour upscaling by an integer).
+MIN_DISPLAY_SIZE = 64
+BACKGROUND = 255
+CAPTION_HEIGHT = 14
+
+
+def sample_latents(model_config: ModelConfig, count: int, seed: int = 0) -> Tuple[np.ndarray, np.ndarray]:
+    """(noise [count, Z], code [count, K]) ~ N(0, 1), reproducible from `seed`."""
+    rng = np.random.default_rng(seed)
+    noise = rng.standard_normal([count, model_config.noise_size]).astype(np.float32)
+    code = rng.standard_normal([count, model_config.code_size]).astype(np.float32)
+    return noise, code
+
+
+def generate(generator, noise: np.ndarray, code: np.ndarray, alpha: float = 1.0, batch_size: int = 64,
+             all_blocks: bool = False) -> np.ndarray:
+    """G's output [N, H, W, 3] in [-1, 1] (or every block's image [blocks, N, H, W, 3]).
+
+    G runs in inference mode (BN moving statistics), so a sample's image does not depend on
+    the other samples of its batch and batching is only a memory matter."""
+    noise = np.asarray(noise, np.float32)
+    code = np.asarray(code, np.float32)
+    parts = []
+    for start in range(0, len(noise), batch_size):
+        outputs = generator(noise[start:start + batch_size], code[start:start + batch_size],
+                            alpha=alpha, training=False)
+        outputs = [np.asarray(image, np.float32) for image in outputs]
+        parts.append(np.stack(outputs) if all_blocks else outputs[-1])
+    return np.concatenate(parts, axis=1 if all_blocks else 0)
+
+
+def with_coordinate_values(noise: np.ndarray, code: np.ndarray, coordinate: int,
+                           values: Sequence[float]) -> Tuple[np.ndarray, np.ndarray]:
+    """Every sample repeated once per value with `coordinate` set to it: [N * V, ...], sample-major."""
+    values = np.asarray(values, np.float32)
+    noise = np.repeat(noise, len(values), axis=0)
+    code = np.repeat(code, len(values), axis=0).copy()
+    code[:, coordinate] = np.tile(values, len(code) // len(values))
+    return noise, code
+
+
+def coordinate_block(model_config: ModelConfig, coordinate: int) -> int:
+    for block, coordinates in model_config.coordinate_ranges().items():
+        if coordinate in coordinates:
+            return block
+    raise ValueError(f"coordinate {coordinate} is not in the code (size {model_config.code_size})")
+
+
+def select_coordinates(model_config: ModelConfig, spec: CoordinateSpec = "all",
+                       phase: Optional[int] = None) -> List[int]:
+    """Coordinate ids from a spec: "all", "effective" (blocks <= phase), "block:3",
+    "block:2,3", "5,17,40", an int, or a list of ints."""
+    ranges = model_config.coordinate_ranges()
+    if spec is None or (isinstance(spec, str) and spec.strip() in ("", "all")):
+        return list(range(model_config.code_size))
+    if isinstance(spec, (int, np.integer)):
+        chosen = [int(spec)]
+    elif isinstance(spec, str):
+        spec = spec.strip()
+        if spec == "effective":
+            if phase is None:
+                raise ValueError("'effective' needs the phase")
+            if len(ranges) == 1:  # Every coordinate enters block 2 (vanilla, gradual_loss, unmask).
+                return list(range(model_config.code_size))
+            return [c for block, coords in ranges.items() if block <= phase for c in coords]
+        if spec.startswith("block:"):
+            chosen = []
+            for block in spec[len("block:"):].split(","):
+                if int(block) not in ranges:
+                    raise ValueError(f"block {block} owns no coordinates; blocks: {sorted(ranges)}")
+                chosen.extend(ranges[int(block)])
+        else:
+            chosen = [int(part) for part in spec.split(",") if part.strip()]
+    else:
+        chosen = [int(c) for c in spec]
+    for coordinate in chosen:
+        if not 0 <= coordinate < model_config.code_size:
+            raise ValueError(f"coordinate {coordinate} is not in the code (size {model_config.code_size})")
+    return chosen
+
+
+# --- figures ---------------------------------------------------------------------------
+
+def to_uint8(images: np.ndarray) -> np.ndarray:
+    """[-1, 1] floats -> uint8 (any leading shape)."""
+    return np.clip(np.round((np.asarray(images, np.float32) + 1.0) * 127.5), 0, 255).astype(np.uint8)
+
+
+def display_scale(size: int, min_display_size: int = MIN_DISPLAY_SIZE) -> int:
+    return max(1, -(-min_display_size // size))
+
+
+def upscale(image: np.ndarray, factor: int) -> np.ndarray:
+    """Nearest-neighbour upscaling of [..., H, W, C] by an integer factor."""
+    if factor == 1:
+        return image
+    return np.repeat(np.repeat(image, factor, axis=-3), factor, axis=-2)
+
+
+def image_grid(images: np.ndarray, padding: int = 2, background: int = BACKGROUND) -> np.ndarray:
+    """uint8 [rows, columns, H, W, 3] -> one uint8 image with `padding` px between cells."""
+    rows, columns, height, width, channels = images.shape
+    grid = np.full([rows * height + (rows - 1) * padding, columns * width + (columns - 1) * padding, channels],
+                   background, np.uint8)
+    for row in range(rows):
+        for column in range(columns):
+            top, left = row * (height + padding), column * (width + padding)
+            grid[top:top + height, left:left + width] = images[row, column]
+    return grid
+
+
+def _font():
+    return ImageFont.load_default()
+
+
+def text_width(text: str) -> int:
+    draw = ImageDraw.Draw(Image.new("RGB", (1, 1)))
+    left, _, right, _ = draw.textbbox((0, 0), text, font=_font())
+    return right - left
+
+
+def caption(image: np.ndarray, text: str, height: int = CAPTION_HEIGHT, background: int = BACKGROUND) -> np.ndarray:
+    """The image with a strip of text above it (lines separated by '\\n' get a strip each)."""
+    lines = text.split("\n")
+    width = max(image.shape[1], max(text_width(line) for line in lines) + 4)
+    strip = Image.new("RGB", (width, height * len(lines)), (background,) * 3)
+    draw = ImageDraw.Draw(strip)
+    for index, line in enumerate(lines):
+        draw.text((2, index * height + 1), line, fill=(0, 0, 0), font=_font())
+    body = np.full([image.shape[0], width, 3], background, np.uint8)
+    body[:, :image.shape[1]] = image
+    return np.concatenate([np.asarray(strip), body], axis=0)
+
+
+def overlay_text(image: np.ndarray, text: str, position: Tuple[int, int] = (1, 1)) -> np.ndarray:
+    """Text drawn on the image itself (white with a black outline, readable on any face)."""
+    canvas = Image.fromarray(image)
+    draw = ImageDraw.Draw(canvas)
+    x, y = position
+    for dx, dy in ((-1, 0), (1, 0), (0, -1), (0, 1)):
+        draw.text((x + dx, y + dy), text, fill=(0, 0, 0), font=_font())
+    draw.text((x, y), text, fill=(255, 255, 255), font=_font())
+    return np.asarray(canvas)
+
+
+def stack_vertically(images: Iterable[np.ndarray], padding: int = 6, background: int = BACKGROUND) -> np.ndarray:
+    images = list(images)
+    width = max(image.shape[1] for image in images)
+    parts = []
+    for index, image in enumerate(images):
+        padded = np.full([image.shape[0], width, 3], background, np.uint8)
+        padded[:, :image.shape[1]] = image
+        parts.append(padded)
+        if index < len(images) - 1:
+            parts.append(np.full([padding, width, 3], background, np.uint8))
+    return np.concatenate(parts, axis=0)
+
+
+def stack_horizontally(images: Iterable[np.ndarray], padding: int = 6, background: int = BACKGROUND) -> np.ndarray:
+    images = list(images)
+    height = max(image.shape[0] for image in images)
+    parts = []
+    for index, image in enumerate(images):
+        padded = np.full([height, image.shape[1], 3], background, np.uint8)
+        padded[:image.shape[0]] = image
+        parts.append(padded)
+        if index < len(images) - 1:
+            parts.append(np.full([height, padding, 3], background, np.uint8))
+    return np.concatenate(parts, axis=1)
+
+
+def write_png(path: str, image: np.ndarray) -> str:
+    directory = os.path.dirname(os.path.abspath(path))
+    os.makedirs(directory, exist_ok=True)
+    Image.fromarray(np.asarray(image, np.uint8)).save(path)
+    return path

@@ -1,0 +1,234 @@
+"""Editing real photos (thesis 9.2): project a photo into (noise, code), then move coordinates.
+
+The projection is a 'shadow image' search as in the Neural Photo Editor: gradient descent
+(Adam) on G's inputs to minimise a reconstruction loss, MSE and/or MS-SSIM. It starts from
+noise 0 and the Q head's estimate of the code from D(photo); optional restarts start from
+random noise (and the same code estimate) and the best candidate wins. All candidates are
+optimised together as one batch: G runs in inference mode, so they do not interact.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Mapping, Sequence
+
+import numpy as np
+import tensorflow as tf
+from PIL import Image
+from tqdm import tqdm
+
+from progressive_infogan.config import ModelConfig
+from progressive_infogan.explore import common
+
+LOSSES = ("mse", "msssim", "mse+msssim")
+# MS-SSIM's 5 scales with an 11-px filter need >= 176 px: both images are upscaled to this.
+MSSSIM_SIZE = 256
+
+
+def load_photo(path: str, resolution: int) -> np.ndarray:
+    """A photo file as float32 [resolution, resolution, 3] in [-1, 1]: centre-cropped to a square, resized."""
+    with Image.open(path) as image:
+        image = image.convert("RGB")
+        width, height = image.size
+        side = min(width, height)
+        left, top = (width - side) // 2, (height - side) // 2
+        image = image.crop((left, top, left + side, top + side)).resize((resolution, resolution), Image.LANCZOS)
+        return np.asarray(image, np.float32) / 127.5 - 1.0
+
+
+def _upscale_to(images, size: int):
+    factor = max(1, -(-size // int(images.shape[1])))
+    images = tf.repeat(tf.repeat(images, factor, axis=1), factor, axis=2)
+    return images
+
+
+MSSSIM_WEIGHTS = (0.0448, 0.2856, 0.3001, 0.2363, 0.1333)
+
+
+def _gaussian_filter(images, size: int = 11, sigma: float = 1.5):
+    coordinates = tf.range(size, dtype=tf.float32) - (size - 1) / 2.0
+    kernel = tf.exp(-tf.square(coordinates) / (2.0 * sigma ** 2))
+    kernel = kernel / tf.reduce_sum(kernel)
+    channels = int(images.shape[-1])
+    horizontal = tf.tile(tf.reshape(kernel, [1, size, 1, 1]), [1, 1, channels, 1])
+    vertical = tf.tile(tf.reshape(kernel, [size, 1, 1, 1]), [1, 1, channels, 1])
+    images = tf.nn.depthwise_conv2d(images, horizontal, [1, 1, 1, 1], "VALID")
+    return tf.nn.depthwise_conv2d(images, vertical, [1, 1, 1, 1], "VALID")
+
+
+def msssim(a, b, max_val: float = 2.0, size: int = MSSSIM_SIZE):
+    """Per-image MS-SSIM of [N, H, W, 3] images in [-1, 1], nearest-upscaled to >= `size` px and
+    shifted to [0, 2] (the thesis metric's convention).
+
+    The same formula as `tf.image.ssim_multiscale` (5 scales, 11-px Gaussian, sigma 1.5,
+    k1 0.01, k2 0.03), except that negative contrast-structure terms are clipped to a small
+    positive value before the fractional powers, so that it has finite gradients everywhere
+    (tf's version returns NaN for them) and can be a loss."""
+    a = _upscale_to(tf.convert_to_tensor(a, tf.float32), size) + 1.0
+    b = _upscale_to(tf.convert_to_tensor(b, tf.float32), size) + 1.0
+    c1, c2 = (0.01 * max_val) ** 2, (0.03 * max_val) ** 2
+    factors = []
+    for scale, weight in enumerate(MSSSIM_WEIGHTS):
+        if scale:
+            a = tf.nn.avg_pool2d(a, 2, 2, "VALID")
+            b = tf.nn.avg_pool2d(b, 2, 2, "VALID")
+        mean_a, mean_b = _gaussian_filter(a), _gaussian_filter(b)
+        variance_a = _gaussian_filter(a * a) - mean_a * mean_a
+        variance_b = _gaussian_filter(b * b) - mean_b * mean_b
+        covariance = _gaussian_filter(a * b) - mean_a * mean_b
+        luminance = (2.0 * mean_a * mean_b + c1) / (mean_a * mean_a + mean_b * mean_b + c1)
+        contrast_structure = (2.0 * covariance + c2) / (variance_a + variance_b + c2)
+        value = contrast_structure if scale < len(MSSSIM_WEIGHTS) - 1 else luminance * contrast_structure
+        # Mean over space, then over channels, as tf.image.ssim_multiscale.
+        value = tf.reduce_mean(value, axis=[1, 2])
+        factors.append(tf.pow(tf.maximum(value, 1e-6), weight))
+    return tf.reduce_mean(tf.reduce_prod(tf.stack(factors, axis=-1), axis=-1), axis=-1)
+
+
+def reconstruction_loss(images, target, loss: str = "mse"):
+    """Per-image loss [N]: 'mse', 'msssim' (1 - MS-SSIM) or 'mse+msssim' (their sum)."""
+    if loss not in LOSSES:
+        raise ValueError(f"loss must be one of {LOSSES}, got {loss!r}")
+    total = 0.0
+    if "mse" in loss.split("+"):
+        total += tf.reduce_mean(tf.square(images - target), axis=[1, 2, 3])
+    if "msssim" in loss.split("+"):
+        total += 1.0 - msssim(images, target)
+    return total
+
+
+@dataclasses.dataclass
+class Projection:
+    photo: np.ndarray  # float [H, W, 3]
+    noise: np.ndarray  # [1, Z]
+    code: np.ndarray  # [1, K]
+    reconstruction: np.ndarray  # float [H, W, 3]
+    mse: float  # of the reconstruction, [-1, 1] units
+    initial_mse: float  # of the starting point (noise 0, Q's code)
+    losses: np.ndarray  # [steps] the chosen candidate's loss per step
+
+
+def estimate_code(discriminator, photo: np.ndarray, alpha: float = 1.0) -> np.ndarray:
+    """Q's estimate of the code [1, K] (zeros for coordinates whose head does not exist yet)."""
+    _, mu = discriminator(np.asarray(photo, np.float32)[None], alpha=alpha)
+    return np.asarray(mu, np.float32)
+
+
+def project(generator, discriminator, model_config: ModelConfig, photo: np.ndarray, steps: int = 200,
+            learning_rate: float = 0.05, loss: str = "mse", restarts: int = 0, alpha: float = 1.0, seed: int = 0,
+            prior_weight: float = 0.0, progress: bool = False) -> Projection:
+    """Find (noise, code) with G(noise, code) close to `photo` (float [H, W, 3] in [-1, 1]).
+
+    `prior_weight` adds prior_weight * mean(latent^2), which keeps the latents near the
+    N(0, 1) shell where the coordinates keep their meaning."""
+    photo = np.asarray(photo, np.float32)
+    size = 2 ** generator.phase
+    if photo.shape != (size, size, 3):
+        raise ValueError(f"photo must be [{size}, {size}, 3] for this phase-{generator.phase} model, got {photo.shape}")
+    candidates = 1 + restarts
+    code_estimate = estimate_code(discriminator, photo, alpha)
+    rng = np.random.default_rng(seed)
+    start_noise = np.zeros([candidates, model_config.noise_size], np.float32)
+    start_noise[1:] = rng.standard_normal([restarts, model_config.noise_size])
+    noise = tf.Variable(start_noise)
+    code = tf.Variable(np.repeat(code_estimate, candidates, axis=0))
+    target = tf.constant(np.repeat(photo[None], candidates, axis=0))
+    variables = [noise, code]
+    # Adam by hand: the optimiser state lives in plain tf.Variables next to the latents.
+    beta_1, beta_2, epsilon = 0.9, 0.999, 1e-8
+    first = [tf.Variable(tf.zeros_like(v)) for v in variables]
+    second = [tf.Variable(tf.zeros_like(v)) for v in variables]
+    alpha = tf.constant(alpha, tf.float32)
+
+    def objective():
+        images = generator(noise, code, alpha=alpha, training=False)[-1]
+        per_candidate = reconstruction_loss(images, target, loss)
+        if prior_weight:
+            latent = tf.concat([noise, code], axis=-1)
+            per_candidate += prior_weight * tf.reduce_mean(tf.square(latent), axis=-1)
+        return per_candidate
+
+    @tf.function
+    def step(iteration):
+        with tf.GradientTape() as tape:
+            per_candidate = objective()
+            total = tf.reduce_sum(per_candidate)
+        gradients = tape.gradient(total, variables)
+        t = tf.cast(iteration + 1, tf.float32)
+        for variable, gradient, m, v in zip(variables, gradients, first, second):
+            m.assign(beta_1 * m + (1 - beta_1) * gradient)
+            v.assign(beta_2 * v + (1 - beta_2) * tf.square(gradient))
+            m_hat = m / (1 - beta_1 ** t)
+            v_hat = v / (1 - beta_2 ** t)
+            variable.assign_sub(learning_rate * m_hat / (tf.sqrt(v_hat) + epsilon))
+        return per_candidate
+
+    initial = common.generate(generator, start_noise[:1], code_estimate, alpha=float(alpha))[0]
+    history = []
+    for iteration in tqdm(range(steps), desc="projection", disable=not progress):
+        history.append(step(tf.constant(iteration)).numpy())
+    final = objective().numpy()
+    best = int(np.argmin(final))
+    best_noise, best_code = noise.numpy()[best:best + 1], code.numpy()[best:best + 1]
+    reconstruction = common.generate(generator, best_noise, best_code, alpha=float(alpha))[0]
+    losses = np.asarray([h[best] for h in history] + [final[best]], np.float32)
+    return Projection(photo=photo, noise=best_noise, code=best_code, reconstruction=reconstruction,
+                      mse=float(np.mean((reconstruction - photo) ** 2)),
+                      initial_mse=float(np.mean((initial - photo) ** 2)), losses=losses)
+
+
+def edited_code(code: np.ndarray, edits: Mapping[int, float], mode: str = "set") -> np.ndarray:
+    """A copy of `code` [1, K] with each edited coordinate set to (mode 'set') or moved by (mode 'add') its value."""
+    if mode not in ("set", "add"):
+        raise ValueError(f"mode must be 'set' or 'add', got {mode!r}")
+    code = np.array(code, np.float32)
+    for coordinate, value in edits.items():
+        code[:, coordinate] = value if mode == "set" else code[:, coordinate] + value
+    return code
+
+
+def edit(generator, projection: Projection, edits: Mapping[int, float], mode: str = "set",
+         alpha: float = 1.0) -> np.ndarray:
+    """The projected photo re-rendered with its code edited: float [H, W, 3]."""
+    return common.generate(generator, projection.noise, edited_code(projection.code, edits, mode), alpha=alpha)[0]
+
+
+def parse_edits(text: str) -> list:
+    """'5=2.0,17=-1;3=+1.5' -> [{5: 2.0, 17: -1.0}, {3: 1.5}]: ';' separates edits, ',' joins coordinates."""
+    result = []
+    for group in filter(None, (part.strip() for part in text.split(";"))):
+        edits = {}
+        for item in filter(None, (part.strip() for part in group.split(","))):
+            coordinate, value = item.split("=")
+            edits[int(coordinate)] = float(value)
+        result.append(edits)
+    return result
+
+
+def edit_figure(projection: Projection, edited_images: Sequence[np.ndarray], labels: Sequence[str],
+                min_display_size: int = 128) -> np.ndarray:
+    """photo | reconstruction | edits, captioned; uint8."""
+    scale = common.display_scale(projection.photo.shape[0], min_display_size)
+    images = [projection.photo, projection.reconstruction] + list(edited_images)
+    texts = ["photo", f"reconstruction (MSE {projection.mse:.4f})"] + list(labels)
+    panels = [common.caption(common.upscale(common.to_uint8(image), scale), text) for image, text in zip(images, texts)]
+    return common.stack_horizontally(panels, padding=4)
+
+
+def edit_photo(generator, discriminator, model_config: ModelConfig, photo: np.ndarray,
+               edits: Sequence[Mapping[int, float]], mode: str = "set", alpha: float = 1.0,
+               **projection_options):
+    """Project `photo`, apply each edit in turn; (projection, edited images, figure)."""
+    projection = project(generator, discriminator, model_config, photo, alpha=alpha, **projection_options)
+    edited = [edit(generator, projection, one_edit, mode, alpha) for one_edit in edits]
+    sign = "" if mode == "set" else "+"
+    labels = [", ".join(f"C{c}{'=' if mode == 'set' else '+='}{v:{sign}.1f}" for c, v in one_edit.items())
+              for one_edit in edits]
+    return projection, edited, edit_figure(projection, edited, labels)
+
+
+def write_photo_edits(path: str, generator, discriminator, model_config: ModelConfig, photo: np.ndarray,
+                      edits: Sequence[Mapping[int, float]], **options):
+    projection, edited, figure = edit_photo(generator, discriminator, model_config, photo, edits, **options)
+    common.write_png(path, figure)
+    return projection, edited, figure

@@ -1,0 +1,232 @@
+"""A feature summary of a whole model (thesis Appendix 12.1), with automatic descriptions.
+
+For every coordinate: a small traversal strip, how much it changes the image
+(mean |img(+k) - img(-k)| over samples), where the change acts (the centroid and spread of
+the sample-averaging change map, classified into face regions) and whether it is a change
+of colour or of structure. Coordinates are ranked by the size of their change; the result
+is a markdown table and a PNG contact sheet.
+
+Colour vs structure: the change of each image's per-channel mean and deviation (colour,
+brightness, contrast) against the change that remains after every image is normalised per
+channel (shapes moving). The colour share is colour energy / (colour + structure energy).
+
+With ground-truth factors (e.g. the synthetic faces dataset), `factor_correlations` names
+each coordinate after the factor that follows it most closely: a `factor_predictor(images)
+-> [N, F]` reads the factors off generated images.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
+
+import numpy as np
+from tqdm import tqdm
+
+from progressive_infogan.config import ModelConfig
+from progressive_infogan.explore import averaging, common, traversal
+
+FactorPredictor = Callable[[np.ndarray], np.ndarray]
+
+# Vertical bands of an aligned, centred face crop (CelebA-HQ), as fractions of the height.
+FACE_BANDS = ((0.35, "top / hair"), (0.5, "eyes band"), (0.65, "nose / centre"), (1.01, "mouth / chin"))
+# A change spread like a uniform one (std of U[0, 1] is 0.289) in both directions is global.
+WHOLE_IMAGE_SPREAD = 0.24
+COLOUR_KIND_THRESHOLDS = (0.3, 0.6)  # below: structure; above: colour; between: both.
+
+
+@dataclasses.dataclass
+class CoordinateFeature:
+    coordinate: int
+    block: int
+    change: float  # mean |img(+k) - img(-k)| in [-1, 1] units
+    region: str
+    centroid: Tuple[float, float]  # (y, x) as fractions of the image side
+    spread: Tuple[float, float]  # weighted std of (y, x), fractions
+    border_fraction: float  # share of the change outside the central head ellipse
+    colour_fraction: float
+    kind: str  # "colour", "structure", "colour + structure" or "none"
+    factor: Optional[str] = None
+    factor_correlation: Optional[float] = None
+
+    @property
+    def description(self) -> str:
+        if self.kind == "none":
+            return "no visible effect"
+        text = f"{self.kind}, {self.region}"
+        if self.factor is not None:
+            text += f"; follows {self.factor} (r={self.factor_correlation:+.2f})"
+        return text
+
+
+def face_region(change_map: np.ndarray) -> Tuple[str, Tuple[float, float], Tuple[float, float], float]:
+    """(region, centroid (y, x), spread (y, x), border fraction) of a [H, W] change map."""
+    total = float(np.sum(change_map))
+    if total <= 0:
+        return "nowhere", (0.5, 0.5), (0.0, 0.0), 0.0
+    height, width = change_map.shape
+    y, x = np.meshgrid((np.arange(height) + 0.5) / height, (np.arange(width) + 0.5) / width, indexing="ij")
+    weights = change_map / total
+    centroid = (float(np.sum(weights * y)), float(np.sum(weights * x)))
+    spread = (float(np.sqrt(np.sum(weights * (y - centroid[0]) ** 2))),
+              float(np.sqrt(np.sum(weights * (x - centroid[1]) ** 2))))
+    # Face and hair of an aligned crop roughly fill this ellipse; the rest is background.
+    inside_head = ((y - 0.5) / 0.5) ** 2 + ((x - 0.5) / 0.36) ** 2 <= 1.0
+    border_fraction = float(np.sum(weights[~inside_head]))
+    if min(spread) > WHOLE_IMAGE_SPREAD:
+        region = "whole image"
+    elif border_fraction > 0.5:
+        region = "background / border"
+    else:
+        region = next(name for limit, name in FACE_BANDS if centroid[0] < limit)
+    return region, centroid, spread, border_fraction
+
+
+def colour_fraction(minus_images: np.ndarray, plus_images: np.ndarray) -> float:
+    """Share of the change that is colour: per image and channel, the change of the mean and
+    standard deviation (colour, brightness, contrast) against the change left after each image
+    is normalised to zero mean and unit deviation per channel (structure), both as energies in
+    the -k image's units."""
+    minus = np.asarray(minus_images, np.float64).reshape(len(minus_images), -1, 3)
+    plus = np.asarray(plus_images, np.float64).reshape(len(plus_images), -1, 3)
+    mean_minus, mean_plus = minus.mean(axis=1), plus.mean(axis=1)
+    std_minus, std_plus = minus.std(axis=1), plus.std(axis=1)
+    colour = np.sum((mean_plus - mean_minus) ** 2 + (std_plus - std_minus) ** 2)
+
+    def normalised(images, mean, std):
+        return (images - mean[:, None]) / np.maximum(std[:, None], 1e-6)
+
+    structure_shift = normalised(plus, mean_plus, std_plus) - normalised(minus, mean_minus, std_minus)
+    structure = np.sum(std_minus ** 2 * np.mean(structure_shift ** 2, axis=1))
+    return float(colour / (colour + structure)) if colour + structure > 0 else 0.0
+
+
+def change_kind(change: float, fraction: float, min_change: float = 1e-6) -> str:
+    if change <= min_change:
+        return "none"
+    low, high = COLOUR_KIND_THRESHOLDS
+    return "colour" if fraction > high else "structure" if fraction < low else "colour + structure"
+
+
+def describe_coordinate(model_config: ModelConfig, coordinate: int, minus_images: np.ndarray,
+                        plus_images: np.ndarray, blur_sigma: float = 1.0) -> CoordinateFeature:
+    """A coordinate's feature from its samples at -k and +k ([N, H, W, 3] each)."""
+    change = float(np.mean(np.abs(plus_images - minus_images)))
+    region, centroid, spread, border = face_region(averaging.change_intensity(minus_images, plus_images, blur_sigma))
+    fraction = colour_fraction(minus_images, plus_images)
+    return CoordinateFeature(coordinate=coordinate, block=common.coordinate_block(model_config, coordinate),
+                             change=change, region=region if change > 0 else "nowhere", centroid=centroid,
+                             spread=spread, border_fraction=border, colour_fraction=fraction,
+                             kind=change_kind(change, fraction))
+
+
+def factor_correlations(generator, model_config: ModelConfig, coordinates: Sequence[int],
+                        factor_predictor: FactorPredictor, num_samples: int = 16, steps: int = 7,
+                        amplitude: float = 2.5, alpha: float = 1.0, seed: int = 0) -> np.ndarray:
+    """Pearson correlation [coordinates, F] between a coordinate's value (set to
+    linspace(-amplitude, amplitude, steps), everything else fixed) and each predicted factor,
+    pooled over the samples after removing each sample's mean (an intervention, not an
+    observation: only the coordinate moves)."""
+    noise, code = common.sample_latents(model_config, num_samples, seed)
+    values = traversal.traversal_values(steps, amplitude)
+    rows = []
+    for coordinate in coordinates:
+        images = traversal.coordinate_traversal(generator, noise, code, coordinate, values, alpha)
+        factors = np.asarray(factor_predictor(images.reshape((-1,) + images.shape[2:])), np.float64)
+        factors = factors.reshape(num_samples, steps, -1)
+        factors = factors - factors.mean(axis=1, keepdims=True)
+        centred_values = (values - values.mean())[None, :, None]
+        covariance = np.sum(factors * centred_values, axis=(0, 1))
+        scale = np.sqrt(np.sum(factors ** 2, axis=(0, 1)) * np.sum(centred_values ** 2) * num_samples)
+        rows.append(np.where(scale > 0, covariance / np.maximum(scale, 1e-12), 0.0))
+    return np.asarray(rows, np.float32)
+
+
+def name_coordinates(correlations: np.ndarray, factor_names: Sequence[str],
+                     min_correlation: float = 0.3) -> List[Tuple[Optional[str], float]]:
+    """(factor name or None, signed correlation) per coordinate: the factor with the largest |r|."""
+    named = []
+    for row in correlations:
+        best = int(np.argmax(np.abs(row)))
+        named.append((factor_names[best] if abs(row[best]) >= min_correlation else None, float(row[best])))
+    return named
+
+
+@dataclasses.dataclass
+class FeatureSummary:
+    features: List[CoordinateFeature]  # ranked, largest change first
+    strips: Dict[int, np.ndarray]  # coordinate -> uint8 traversal strip
+    contact_sheet: np.ndarray  # uint8
+
+
+def feature_summary(generator, model_config: ModelConfig, coordinates: Sequence[int], num_samples: int = 8,
+                    amplitude: float = 2.5, strip_samples: int = 2, strip_steps: int = 5, alpha: float = 1.0,
+                    seed: int = 0, factor_predictor: Optional[FactorPredictor] = None,
+                    factor_names: Optional[Sequence[str]] = None, columns: Optional[int] = None,
+                    min_display_size: int = 48, progress: bool = False) -> FeatureSummary:
+    noise, code = common.sample_latents(model_config, num_samples, seed)
+    strip_values = traversal.traversal_values(strip_steps, 3.0)
+    features, strips = [], {}
+    for coordinate in tqdm(coordinates, desc="feature summary", disable=not progress):
+        pair = traversal.coordinate_traversal(generator, noise, code, coordinate, [-amplitude, amplitude], alpha)
+        features.append(describe_coordinate(model_config, coordinate, pair[:, 0], pair[:, 1]))
+        strip = traversal.coordinate_traversal(generator, noise[:strip_samples], code[:strip_samples], coordinate,
+                                               strip_values, alpha)
+        scale = common.display_scale(strip.shape[-2], min_display_size)
+        strips[coordinate] = common.image_grid(common.upscale(common.to_uint8(strip), scale))
+    if factor_predictor is not None:
+        if factor_names is None:
+            raise ValueError("factor_predictor needs factor_names")
+        correlations = factor_correlations(generator, model_config, coordinates, factor_predictor,
+                                           num_samples=num_samples, amplitude=amplitude, alpha=alpha, seed=seed)
+        for feature, (name, correlation) in zip(features, name_coordinates(correlations, factor_names)):
+            feature.factor, feature.factor_correlation = name, correlation
+    features.sort(key=lambda feature: -feature.change)
+    return FeatureSummary(features=features, strips=strips,
+                          contact_sheet=contact_sheet(features, strips, columns))
+
+
+def contact_sheet(features: Sequence[CoordinateFeature], strips: Dict[int, np.ndarray],
+                  columns: Optional[int] = None) -> np.ndarray:
+    """Captioned strips in rank order, column by column (default: about square for 2x5 strips)."""
+    if columns is None:
+        columns = max(1, int(np.ceil(np.sqrt(len(features) / 2))))
+    panels = [common.caption(strips[f.coordinate],
+                             f"#{rank + 1} C{f.coordinate} (block {f.block}) change {f.change:.3f}\n{f.description}")
+              for rank, f in enumerate(features)]
+    per_column = -(-len(panels) // columns)
+    column_images = [common.stack_vertically(panels[i:i + per_column]) for i in range(0, len(panels), per_column)]
+    return common.stack_horizontally(column_images, padding=12)
+
+
+def summary_markdown(features: Sequence[CoordinateFeature], title: str = "Feature summary",
+                     contact_sheet_name: Optional[str] = "contact_sheet.png",
+                     strip_directory: Optional[str] = "strips") -> str:
+    lines = [f"# {title}", ""]
+    if contact_sheet_name:
+        lines += [f"![contact sheet]({contact_sheet_name})", ""]
+    lines += ["Coordinates ranked by mean |img(+k) - img(-k)|. Region: where the sample-averaged change",
+              "map is centred (aligned-face bands); colour share: the part of the change in per-channel",
+              "mean and deviation rather than in the per-channel normalised image.", "",
+              "| rank | coord | block | change | region | centroid (y, x) | colour share | description | strip |",
+              "|---:|---:|---:|---:|---|---|---:|---|---|"]
+    for rank, f in enumerate(features):
+        lines.append(f"| {rank + 1} | {f.coordinate} | {f.block} | {f.change:.4f} | {f.region} | "
+                     f"({f.centroid[0]:.2f}, {f.centroid[1]:.2f}) | {f.colour_fraction:.2f} | {f.description} | "
+                     + (f"![C{f.coordinate}]({strip_directory}/C{f.coordinate}.png) |" if strip_directory else " |"))
+    return "\n".join(lines) + "\n"
+
+
+def write_feature_summary(out_dir: str, generator, model_config: ModelConfig, coordinates: Sequence[int],
+                          title: str = "Feature summary", **options) -> FeatureSummary:
+    """`summary.md`, `contact_sheet.png` and one traversal strip per coordinate (`strips/C<id>.png`)
+    in `out_dir`."""
+    result = feature_summary(generator, model_config, coordinates, **options)
+    os.makedirs(out_dir, exist_ok=True)
+    for coordinate, strip in result.strips.items():
+        common.write_png(os.path.join(out_dir, "strips", f"C{coordinate}.png"), strip)
+    common.write_png(os.path.join(out_dir, "contact_sheet.png"), result.contact_sheet)
+    with open(os.path.join(out_dir, "summary.md"), "w") as handle:
+        handle.write(summary_markdown(result.features, title))
+    return result

@@ -1,0 +1,35 @@
+"""Traversal images for TensorBoard: the training loop writes them as image summaries.
+
+Pure: returns the images, writes nothing; the caller owns the summary writer.
+"""
+
+from __future__ import annotations
+
+from typing import Dict
+
+import numpy as np
+
+from progressive_infogan.config import ModelConfig
+from progressive_infogan.explore import common, traversal
+
+SAMPLES = 3
+
+
+def traversal_summary_images(generator, model_config: ModelConfig, phase: int, alpha: float,
+                             coords_per_block: int = 2, steps: int = 7, seed: int = 0,
+                             num_samples: int = SAMPLES) -> Dict[str, np.ndarray]:
+    """{'traversal/block_<b>/coord_<id>': uint8 [1, H, W, 3]} for the first `coords_per_block`
+    coordinates of every block that feeds G at `phase` (rows: samples; columns:
+    linspace(-3, 3, steps)). The same seeded samples every call, so images of successive
+    steps compare."""
+    noise, code = common.sample_latents(model_config, num_samples, seed)
+    values = traversal.traversal_values(steps)
+    ranges = model_config.coordinate_ranges(model_config.groups)
+    images = {}
+    for block, coordinates in ranges.items():
+        if len(ranges) > 1 and block > phase:
+            continue
+        for coordinate in list(coordinates)[:coords_per_block]:
+            grid = traversal.coordinate_traversal(generator, noise, code, coordinate, values, alpha)
+            images[f"traversal/block_{block}/coord_{coordinate}"] = common.image_grid(common.to_uint8(grid))[None]
+    return images

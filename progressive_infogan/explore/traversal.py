@@ -1,0 +1,69 @@
+"""Traversal grids: one coordinate swept over [-amplitude, amplitude], everything else fixed.
+
+Rows are different (noise, code) samples; columns set the coordinate to linspace(-3, 3, steps).
+One panel per coordinate, captioned with its id and block (thesis Figs. 8-19).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import List, Sequence
+
+import numpy as np
+from tqdm import tqdm
+
+from progressive_infogan.config import ModelConfig
+from progressive_infogan.explore import common
+
+
+@dataclasses.dataclass
+class Traversal:
+    coordinates: List[int]
+    values: np.ndarray  # [steps]
+    images: np.ndarray  # float [coordinates, samples, steps, H, W, 3] in [-1, 1]
+    figure: np.ndarray  # uint8 [H', W', 3]
+
+
+def traversal_values(steps: int = 7, amplitude: float = 3.0) -> np.ndarray:
+    return np.linspace(-amplitude, amplitude, steps).astype(np.float32)
+
+
+def coordinate_traversal(generator, noise: np.ndarray, code: np.ndarray, coordinate: int,
+                         values: Sequence[float], alpha: float = 1.0, batch_size: int = 64) -> np.ndarray:
+    """float [samples, len(values), H, W, 3]: each sample with `coordinate` set to each value."""
+    swept_noise, swept_code = common.with_coordinate_values(noise, code, coordinate, values)
+    images = common.generate(generator, swept_noise, swept_code, alpha=alpha, batch_size=batch_size)
+    return images.reshape((len(noise), len(values)) + images.shape[1:])
+
+
+def traversal_panel(model_config: ModelConfig, coordinate: int, images: np.ndarray, values: Sequence[float],
+                    scale: int) -> np.ndarray:
+    """uint8 panel of one coordinate's traversal, captioned 'C<id> (block b)' and the values."""
+    grid = common.image_grid(common.upscale(common.to_uint8(images), scale))
+    block = common.coordinate_block(model_config, coordinate)
+    text = f"C{coordinate} (block {block}): " + " ".join(f"{value:+.1f}" for value in values)
+    return common.caption(grid, text)
+
+
+def traversal(generator, model_config: ModelConfig, coordinates: Sequence[int], num_samples: int = 4,
+              steps: int = 7, amplitude: float = 3.0, alpha: float = 1.0, seed: int = 0,
+              min_display_size: int = common.MIN_DISPLAY_SIZE, progress: bool = False) -> Traversal:
+    """Traversal grids of `coordinates` for the same `num_samples` samples (seeded)."""
+    noise, code = common.sample_latents(model_config, num_samples, seed)
+    values = traversal_values(steps, amplitude)
+    all_images, panels = [], []
+    for coordinate in tqdm(coordinates, desc="traversal", disable=not progress):
+        images = coordinate_traversal(generator, noise, code, coordinate, values, alpha)
+        scale = common.display_scale(images.shape[-2], min_display_size)
+        all_images.append(images)
+        panels.append(traversal_panel(model_config, coordinate, images, values, scale))
+    return Traversal(coordinates=list(coordinates), values=values, images=np.stack(all_images),
+                     figure=common.stack_vertically(panels))
+
+
+def write_traversal(path: str, generator, model_config: ModelConfig, coordinates: Sequence[int],
+                    **options) -> Traversal:
+    """`traversal(...)` written as one PNG at `path`."""
+    result = traversal(generator, model_config, coordinates, **options)
+    common.write_png(path, result.figure)
+    return result

@@ -1,0 +1,78 @@
+import numpy as np
+import pytest
+import tensorflow as tf
+from PIL import Image
+
+from explore_fixtures import EFFECTIVE_COORDINATE, INEFFECTIVE_COORDINATE, PHASE, small_run, small_run_dir  # noqa: F401
+from progressive_infogan.explore import common, projection
+
+SIZE = 2 ** PHASE
+# Projecting an image the model generated itself: 60 Adam steps (lr 0.1) from noise 0 and
+# Q's code reach MSE ~0.011 (start ~0.34) on the fixture's random phase-4 model.
+SELF_PROJECTION_MSE_BOUND = 0.03
+
+
+def test_projection_recovers_a_generated_image(small_run):
+    generator, model_config = small_run.generator, small_run.config.model
+    noise, code = common.sample_latents(model_config, 1, seed=123)
+    photo = common.generate(generator, noise, code)[0]
+    result = projection.project(generator, small_run.discriminator, model_config, photo, steps=60,
+                                learning_rate=0.1, restarts=1)
+    print(f"self-projection MSE {result.mse:.5f} (start {result.initial_mse:.5f})")
+    assert result.mse < SELF_PROJECTION_MSE_BOUND
+    assert result.mse < 0.2 * result.initial_mse
+    assert result.losses.shape == (61,) and result.losses[-1] < result.losses[0]
+    np.testing.assert_allclose(result.reconstruction, common.generate(generator, result.noise, result.code)[0],
+                               atol=1e-6)
+
+
+def test_projection_starts_from_the_q_estimate(small_run):
+    generator, model_config = small_run.generator, small_run.config.model
+    photo = common.generate(generator, *common.sample_latents(model_config, 1, seed=4))[0]
+    start = projection.project(generator, small_run.discriminator, model_config, photo, steps=0)
+    estimate = projection.estimate_code(small_run.discriminator, photo)
+    np.testing.assert_allclose(start.code, estimate)
+    assert not start.noise.any()
+    assert not estimate[0, 48:].any()  # blocks 5 and 6 have no Q head at phase 4
+    assert start.mse == pytest.approx(start.initial_mse, rel=1e-5)
+
+
+def test_msssim_matches_tensorflow_and_has_finite_gradients():
+    rng = np.random.default_rng(0)
+    a = np.tanh(rng.standard_normal([3, SIZE, SIZE, 3])).astype(np.float32)
+    b = np.clip(a + 0.3 * rng.standard_normal(a.shape), -1, 1).astype(np.float32)
+    upscale = lambda x: tf.repeat(tf.repeat(x, 16, 1), 16, 2) + 1.0  # noqa: E731
+    reference = tf.image.ssim_multiscale(upscale(a), upscale(b), max_val=2.0)
+    np.testing.assert_allclose(projection.msssim(a, b), reference, atol=1e-4)
+    np.testing.assert_allclose(projection.msssim(a, a), 1.0, atol=1e-5)
+    unrelated = tf.Variable(-a)
+    with tf.GradientTape() as tape:
+        loss = tf.reduce_sum(projection.reconstruction_loss(unrelated, a, "mse+msssim"))
+    assert np.isfinite(tape.gradient(loss, unrelated).numpy()).all()
+
+
+def test_edits_change_the_image_only_through_effective_coordinates(small_run, tmp_path):
+    generator, discriminator, model_config = small_run.generator, small_run.discriminator, small_run.config.model
+    photo = common.generate(generator, *common.sample_latents(model_config, 1, seed=9))[0]
+    edits = [{EFFECTIVE_COORDINATE: 2.5}, {INEFFECTIVE_COORDINATE: 2.5}, {EFFECTIVE_COORDINATE: 1.0, 3: -1.0}]
+    path = str(tmp_path / "edits.png")
+    result, edited, figure = projection.write_photo_edits(path, generator, discriminator, model_config, photo, edits,
+                                                          steps=5)
+    assert np.abs(edited[0] - result.reconstruction).max() > 1e-2
+    np.testing.assert_array_equal(edited[1], result.reconstruction)
+    with Image.open(path) as image:
+        assert image.size == (figure.shape[1], figure.shape[0])
+        assert image.size[0] >= 5 * 128  # photo, reconstruction, 3 edits at 128 px
+    code = np.zeros([1, model_config.code_size], np.float32) + 0.5
+    np.testing.assert_array_equal(projection.edited_code(code, {2: 1.0}, "set")[0, :3], [0.5, 0.5, 1.0])
+    np.testing.assert_array_equal(projection.edited_code(code, {2: 1.0}, "add")[0, :3], [0.5, 0.5, 1.5])
+    assert projection.parse_edits("5=2.5; 5=-2.5;17=1,18=-1") == [{5: 2.5}, {5: -2.5}, {17: 1.0, 18: -1.0}]
+
+
+def test_load_photo_centre_crops_and_resizes(tmp_path):
+    pixels = np.zeros([30, 50, 3], np.uint8)
+    pixels[:, 10:40] = 255  # the centred 30x30 square is white, the sides black
+    Image.fromarray(pixels).save(tmp_path / "photo.png")
+    photo = projection.load_photo(str(tmp_path / "photo.png"), SIZE)
+    assert photo.shape == (SIZE, SIZE, 3) and photo.dtype == np.float32
+    np.testing.assert_allclose(photo, 1.0, atol=1e-6)

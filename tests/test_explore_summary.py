@@ -1,0 +1,97 @@
+import os
+
+import numpy as np
+import pytest
+
+from explore_fixtures import EFFECTIVE_COORDINATE, INEFFECTIVE_COORDINATE, small_config, small_run, small_run_dir  # noqa: F401
+from progressive_infogan.explore import summary
+
+
+def blob(y, x, size=32, sigma=2.0):
+    yy, xx = np.meshgrid(np.arange(size) + 0.5, np.arange(size) + 0.5, indexing="ij")
+    return np.exp(-((yy - y * size) ** 2 + (xx - x * size) ** 2) / (2 * sigma ** 2))
+
+
+@pytest.mark.parametrize("y, x, region", [(0.15, 0.5, "top / hair"), (0.42, 0.35, "eyes band"),
+                                          (0.58, 0.5, "nose / centre"), (0.8, 0.5, "mouth / chin"),
+                                          (0.08, 0.06, "background / border")])
+def test_face_region_of_a_blob(y, x, region):
+    name, centroid, spread, _ = summary.face_region(blob(y, x))
+    assert name == region
+    assert centroid == pytest.approx((y, x), abs=0.03)
+    assert max(spread) < 0.1
+
+
+def test_face_region_of_uniform_and_empty_maps():
+    assert summary.face_region(np.ones([16, 16]))[0] == "whole image"
+    assert summary.face_region(np.zeros([16, 16]))[0] == "nowhere"
+
+
+def test_colour_fraction_separates_colour_from_structure():
+    rng = np.random.default_rng(0)
+    minus = np.tanh(rng.standard_normal([4, 16, 16, 3]))
+    recoloured = minus * np.array([1.3, 0.8, 1.0]) + np.array([0.1, -0.2, 0.05])
+    moved = np.roll(minus, 3, axis=2)
+    assert summary.colour_fraction(minus, recoloured) > 0.99
+    assert summary.colour_fraction(minus, moved) < 0.1
+    assert summary.change_kind(0.1, 0.99) == "colour" and summary.change_kind(0.1, 0.05) == "structure"
+    assert summary.change_kind(0.0, 0.0) == "none"
+
+
+def test_feature_summary_ranks_and_writes(small_run, tmp_path):
+    coordinates = [0, EFFECTIVE_COORDINATE, 40, INEFFECTIVE_COORDINATE]
+    result = summary.write_feature_summary(str(tmp_path), small_run.generator, small_run.config.model, coordinates,
+                                           num_samples=4, strip_samples=2, strip_steps=5)
+    changes = [f.change for f in result.features]
+    assert changes == sorted(changes, reverse=True)
+    assert sorted(f.coordinate for f in result.features) == sorted(coordinates)
+    last = result.features[-1]
+    assert last.coordinate == INEFFECTIVE_COORDINATE and last.change == 0 and last.kind == "none"
+    assert all(f.change > 0 and f.kind != "none" for f in result.features[:-1])
+    assert [f.block for f in result.features if f.coordinate == EFFECTIVE_COORDINATE] == [3]
+    markdown = (tmp_path / "summary.md").read_text()
+    assert markdown.count("\n| ") == 1 + len(coordinates)  # header + one row each
+    assert f"| {INEFFECTIVE_COORDINATE} | 6 | 0.0000 |" in markdown
+    assert (tmp_path / "contact_sheet.png").stat().st_size > 0
+    assert sorted(os.listdir(tmp_path / "strips")) == sorted(f"C{c}.png" for c in coordinates)
+    assert f"(strips/C{EFFECTIVE_COORDINATE}.png)" in markdown
+    assert result.strips[0].shape[:2] == (2 * 48 + 2, 5 * 48 + 4 * 2)
+
+
+class FakeGenerator:
+    """Images whose red level follows code[3] and whose green level follows code[5] (and noise)."""
+
+    def __init__(self, size=8):
+        self.size = size
+
+    def __call__(self, noise, code, alpha=1.0, training=False):
+        code = np.asarray(code)
+        red = np.tanh(code[:, 3])
+        green = 0.5 * np.tanh(code[:, 5]) + 0.3 * np.tanh(np.asarray(noise)[:, 0])
+        image = np.zeros([len(code), self.size, self.size, 3], np.float32)
+        image[..., 0] = red[:, None, None]
+        image[..., 1] = green[:, None, None]
+        return [image]
+
+
+def fake_predictor(images):
+    return np.stack([images[..., 0].mean(axis=(1, 2)), images[..., 1].mean(axis=(1, 2)),
+                     images[..., 2].mean(axis=(1, 2))], axis=-1)
+
+
+def test_factor_correlations_name_coordinates_after_their_factor():
+    model_config = small_config().model
+    correlations = summary.factor_correlations(FakeGenerator(), model_config, [0, 3, 5], fake_predictor,
+                                               num_samples=6, steps=5)
+    assert correlations.shape == (3, 3)
+    assert correlations[1, 0] > 0.95 and correlations[2, 1] > 0.95
+    assert abs(correlations[0]).max() == 0  # coordinate 0 changes nothing
+    names = summary.name_coordinates(correlations, ["redness", "greenness", "blueness"])
+    assert [name for name, _ in names] == [None, "redness", "greenness"]
+    result = summary.feature_summary(FakeGenerator(), model_config, [0, 3, 5], num_samples=4,
+                                     factor_predictor=fake_predictor, factor_names=["redness", "greenness", "blueness"],
+                                     min_display_size=8)
+    descriptions = {f.coordinate: f.description for f in result.features}
+    assert "follows redness" in descriptions[3] and "follows greenness" in descriptions[5]
+    assert descriptions[0] == "no visible effect"
+    assert {f.coordinate: f.kind for f in result.features}[3] == "colour"
