@@ -25,8 +25,8 @@ THESIS_METRICS = ("fid", "msssim_diversity", "infogan", "isolation")
 # A scaled-down protocol for CPU runs: same computations, fewer samples.
 PROTOCOLS = {
     "thesis": metrics.EvalSettings(),
-    "quick": metrics.EvalSettings(fid_num_images=1000, msssim_num_pairs=250, infogan_num_batches=100,
-                                  isolation_num_images=32, standard_fid_num_images=2000),
+    "quick": metrics.EvalSettings(batch_size=16, fid_num_images=1000, msssim_num_pairs=250,
+                                  infogan_num_batches=200, isolation_num_images=16, standard_fid_num_images=2000),
     "smoke": metrics.EvalSettings(fid_num_images=20, msssim_num_pairs=4, infogan_num_batches=2,
                                   isolation_num_images=2, standard_fid_num_images=20, standard_fid_draws=2,
                                   progress=False),

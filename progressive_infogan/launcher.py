@@ -21,8 +21,8 @@ flags.DEFINE_string("model_dir", None, "Run directory: config.json, checkpoints,
 flags.DEFINE_string("data_dir", None, "Directory of per-resolution TFRecords (data_prep/). Default: the "
                     "bundled synthetic faces in data/synthetic_faces, prepared on first use.")
 flags.DEFINE_enum("size", "full", ["full", "quick", "smoke"],
-                  "full: the thesis configuration (GPU, days). quick: 1/16 width, phases 2..5, sized for "
-                  "about 10 minutes on a 2-core CPU. smoke: a few steps per phase, for tests.")
+                  "full: the thesis configuration (GPU, days). quick: 1/8 width, phases 2..5, 800 steps "
+                  "per phase, about 10 minutes on a 2-core CPU. smoke: a few steps per phase, for tests.")
 flags.DEFINE_integer("stop_after", None, "Last phase to train (resolution 2^phase); default: the size's.")
 flags.DEFINE_float("width_multiplier", None, "Scale every layer's channel count; default: the size's.")
 flags.DEFINE_integer("images_per_phase", None, "Images per phase before the min-steps floor (thesis: 384000).")
@@ -59,7 +59,7 @@ def experiment_config(name: str) -> configs.ExperimentConfig:
         config = configs.quick(config)
     elif FLAGS.size == "smoke":
         config = configs.scaled_down(config, width_multiplier=1 / 32, images_per_phase=8, min_steps=2,
-                                     stop_after=4, batch_sizes=SMOKE_BATCH)
+                                     stop_after=4, batch_sizes=SMOKE_BATCH, averaging_steps=2)
     schedule = {}
     for field in ("stop_after", "images_per_phase", "min_steps"):
         if getattr(FLAGS, field) is not None:

@@ -12,6 +12,8 @@ import tensorflow as tf
 from PIL import Image
 from tqdm import tqdm
 
+from progressive_infogan.explore.tensorboard import traversal_summary_images
+
 
 class Progress:
     """A per-phase tqdm bar plus a log line with images/s and ETA."""
@@ -81,7 +83,7 @@ def to_uint8(images) -> np.ndarray:
     return np.clip(np.rint((np.asarray(images) + 1.0) * 127.5), 0, 255).astype(np.uint8)
 
 
-def upscale_for_display(grid: np.ndarray, minimum: int = 256) -> np.ndarray:
+def upscale_for_display(grid: np.ndarray, minimum: int = 512) -> np.ndarray:
     factor = max(1, minimum // max(grid.shape[:2]))
     return np.repeat(np.repeat(grid, factor, axis=0), factor, axis=1)
 
@@ -93,14 +95,18 @@ def block_rows(block_images: Sequence[np.ndarray], real: np.ndarray, count: int 
 
 
 def write_images(writer, step: int, trainer, real, alpha: float, fixed_latents) -> str:
-    """EMA-G's output of every block beside real images: TensorBoard and samples/<step>.png."""
+    """EMA-G's output of every block beside real images (TensorBoard and samples/<step>.png),
+    and traversal grids of a few coordinates per block (TensorBoard)."""
     generator = trainer.ema_generator()
     noise, code = fixed_latents
     block_images = [image.numpy() for image in generator(noise, code, alpha=alpha, training=False)]
     real = trainer.strategy.experimental_local_results(real)[0].numpy() if hasattr(real, "values") else np.asarray(real)
     grid = block_rows(block_images, real)
+    traversals = traversal_summary_images(generator, trainer.config.model, trainer.phase, alpha)
     with writer.as_default(step=step):
         tf.summary.image("samples/blocks_then_real", grid[None], step=step)
+        for name, image in traversals.items():
+            tf.summary.image(name, image, step=step)
     writer.flush()
     directory = os.path.join(trainer.options.model_dir, "samples")
     os.makedirs(directory, exist_ok=True)
