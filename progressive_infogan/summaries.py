@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import os
 import time
-from typing import Mapping, Optional, Sequence
+from typing import Mapping, Sequence
 
 import numpy as np
 import tensorflow as tf
 from PIL import Image
 from tqdm import tqdm
 
+from progressive_infogan.explore import common
 from progressive_infogan.explore.tensorboard import traversal_summary_images
 
 
@@ -65,33 +66,12 @@ def write_step(writer, step: int, phase: int, alpha: float, scalars: Mapping[str
     writer.flush()
 
 
-def image_grid(images: np.ndarray, columns: Optional[int] = None) -> np.ndarray:
-    """[N, H, W, 3] in [-1, 1] -> one uint8 grid image with a 1-pixel gap."""
-    images = np.asarray(images)
-    count, height, width, _ = images.shape
-    columns = columns or int(np.ceil(np.sqrt(count)))
-    rows = int(np.ceil(count / columns))
-    grid = np.full([rows * (height + 1) - 1, columns * (width + 1) - 1, 3], 255, np.uint8)
-    pixels = to_uint8(images)
-    for index in range(count):
-        row, column = divmod(index, columns)
-        grid[row * (height + 1):row * (height + 1) + height, column * (width + 1):column * (width + 1) + width] = pixels[index]
-    return grid
-
-
-def to_uint8(images) -> np.ndarray:
-    return np.clip(np.rint((np.asarray(images) + 1.0) * 127.5), 0, 255).astype(np.uint8)
-
-
-def upscale_for_display(grid: np.ndarray, minimum: int = 512) -> np.ndarray:
-    factor = max(1, minimum // max(grid.shape[:2]))
-    return np.repeat(np.repeat(grid, factor, axis=0), factor, axis=1)
-
-
 def block_rows(block_images: Sequence[np.ndarray], real: np.ndarray, count: int = 8) -> np.ndarray:
-    """One row per block's output (block 2 at the top), then a row of real images."""
-    rows = [np.asarray(images[:count]) for images in block_images] + [np.asarray(real[:count])]
-    return image_grid(np.concatenate(rows, axis=0), columns=min(count, len(rows[0])))
+    """uint8 grid: one row per block's output (block 2 at the top), then a row of real images."""
+    count = min(count, len(real), len(block_images[0]))
+    rows = np.stack([np.asarray(images[:count]) for images in block_images] + [np.asarray(real[:count])])
+    scale = common.display_scale(rows.shape[3] * count, 512)
+    return common.image_grid(common.upscale(common.to_uint8(rows), scale))
 
 
 def write_images(writer, step: int, trainer, real, alpha: float, fixed_latents) -> str:
@@ -111,6 +91,6 @@ def write_images(writer, step: int, trainer, real, alpha: float, fixed_latents) 
     directory = os.path.join(trainer.options.model_dir, "samples")
     os.makedirs(directory, exist_ok=True)
     path = os.path.join(directory, f"phase{trainer.phase}-step{step:09d}.png")
-    Image.fromarray(upscale_for_display(grid)).save(path)
+    Image.fromarray(grid).save(path)
     return path
 

@@ -7,7 +7,8 @@ import tensorflow as tf
 from progressive_infogan import networks
 from progressive_infogan.config import preset
 from progressive_infogan.metrics.infogan import per_coordinate
-from progressive_infogan.metrics.isolation import isolation_metrics, upscale_nearest
+from progressive_infogan.metrics.isolation import isolation_metrics
+from progressive_infogan.metrics.ms_ssim import nearest_upscale
 
 PHASE = 3
 # K = 4 keeps the 256x256 MS-SSIMs few: block 2 owns 0..1, block 3 owns 2, block 4 owns 3.
@@ -60,7 +61,7 @@ def test_k_values_are_arguments():
 
 def test_upscale_duplicates_pixels():
     images = tf.reshape(tf.range(2 * 4 * 4 * 3, dtype=tf.float32), [2, 4, 4, 3])
-    up = upscale_nearest(images, 256)
+    up = nearest_upscale(images, 256)
     assert up.shape == (2, 256, 256, 3)
     np.testing.assert_array_equal(up[:, ::64, ::64].numpy(), images.numpy())
     np.testing.assert_array_equal(up[:, 63, 127].numpy(), images[:, 0, 1].numpy())

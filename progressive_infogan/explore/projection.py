@@ -19,6 +19,7 @@ from tqdm import tqdm
 
 from progressive_infogan.config import ModelConfig
 from progressive_infogan.explore import common
+from progressive_infogan.metrics.ms_ssim import nearest_upscale
 
 LOSSES = ("mse", "msssim", "mse+msssim")
 # MS-SSIM's 5 scales with an 11-px filter need >= 176 px: both images are upscaled to this.
@@ -34,12 +35,6 @@ def load_photo(path: str, resolution: int) -> np.ndarray:
         left, top = (width - side) // 2, (height - side) // 2
         image = image.crop((left, top, left + side, top + side)).resize((resolution, resolution), Image.LANCZOS)
         return np.asarray(image, np.float32) / 127.5 - 1.0
-
-
-def _upscale_to(images, size: int):
-    factor = max(1, -(-size // int(images.shape[1])))
-    images = tf.repeat(tf.repeat(images, factor, axis=1), factor, axis=2)
-    return images
 
 
 MSSSIM_WEIGHTS = (0.0448, 0.2856, 0.3001, 0.2363, 0.1333)
@@ -64,8 +59,8 @@ def msssim(a, b, max_val: float = 2.0, size: int = MSSSIM_SIZE):
     k1 0.01, k2 0.03), except that negative contrast-structure terms are clipped to a small
     positive value before the fractional powers, so that it has finite gradients everywhere
     (tf's version returns NaN for them) and can be a loss."""
-    a = _upscale_to(tf.convert_to_tensor(a, tf.float32), size) + 1.0
-    b = _upscale_to(tf.convert_to_tensor(b, tf.float32), size) + 1.0
+    a = nearest_upscale(a, size) + 1.0
+    b = nearest_upscale(b, size) + 1.0
     c1, c2 = (0.01 * max_val) ** 2, (0.03 * max_val) ** 2
     factors = []
     for scale, weight in enumerate(MSSSIM_WEIGHTS):

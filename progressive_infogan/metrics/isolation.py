@@ -27,19 +27,11 @@ from progressive_infogan.config import ModelConfig
 from progressive_infogan.metrics.aggregation import aggregate
 from progressive_infogan.metrics.common import batch_size_of, sample_inputs
 from progressive_infogan.metrics.infogan import thesis_batch_size
+from progressive_infogan.metrics.ms_ssim import nearest_upscale
 
 THESIS_NUM_IMAGES = 128
 THESIS_K_VALUES = (-3.0, -2.0, -1.0, 1.0, 2.0, 3.0)
 MSSSIM_RESOLUTION = 256
-
-
-def upscale_nearest(images: tf.Tensor, size: int = MSSSIM_RESOLUTION) -> tf.Tensor:
-    """NHWC images resized to size x size by pixel duplication (nearest neighbour)."""
-    height = images.shape[1]
-    if height is not None and size % height == 0 and images.shape[2] == height:
-        factor = size // height
-        return tf.repeat(tf.repeat(images, factor, axis=1), factor, axis=2)
-    return tf.image.resize(images, [size, size], method="nearest")
 
 
 def _rep_function(generator: Callable, model_config: ModelConfig, alpha: float, batch_size: int,
@@ -64,8 +56,8 @@ def _rep_function(generator: Callable, model_config: ModelConfig, alpha: float, 
         flat_shape = [(variants - 1) * batch_size] + images.shape[2:].as_list()
         mid, shifted = tf.reshape(mid, flat_shape), tf.reshape(shifted, flat_shape)
         mse = -tf.reduce_mean(tf.square(shifted - mid), axis=[1, 2, 3])
-        msssim = tf.image.ssim_multiscale(upscale_nearest(shifted, msssim_resolution) + 1.0,
-                                          upscale_nearest(mid, msssim_resolution) + 1.0, max_val=2.0)
+        msssim = tf.image.ssim_multiscale(nearest_upscale(shifted, msssim_resolution) + 1.0,
+                                          nearest_upscale(mid, msssim_resolution) + 1.0, max_val=2.0)
         # An image compared with itself has MS-SSIM 1 by definition; TF's float32 arithmetic
         # gives 1 +- 3e-6, which would blur "coordinate ignored" into "nearly ignored".
         identical = tf.reduce_all(tf.equal(shifted, mid), axis=[1, 2, 3])

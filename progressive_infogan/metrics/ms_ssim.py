@@ -26,6 +26,8 @@ def nearest_upscale(images, size: int = MSSSIM_IMAGE_SIZE) -> tf.Tensor:
     """
     images = tf.convert_to_tensor(images, dtype=tf.float32)
     height, width = int(images.shape[1]), int(images.shape[2])
+    if height == width and height >= size:
+        return images  # already large enough for the 5 scales of MS-SSIM
     if height != width or size % height != 0:
         raise ValueError(f"Need square images whose side divides {size}, got {height}x{width}")
     factor = size // height
