@@ -97,10 +97,11 @@ class BatchNorm(keras.layers.Layer):
         self.beta = self.add_weight(name="beta", shape=shape, initializer="zeros")
         # Replicas each update with their own batch statistics; the cross-replica value is
         # their mean, as the per-GPU statistics of the original were.
+        # float32 even under a mixed-precision policy: they accumulate small updates.
         self.moving_mean = self.add_weight(name="moving_mean", shape=shape, initializer="zeros",
-                                           trainable=False, aggregation="mean")
+                                           trainable=False, aggregation="mean", autocast=False)
         self.moving_variance = self.add_weight(name="moving_variance", shape=shape, initializer="ones",
-                                               trainable=False, aggregation="mean")
+                                               trainable=False, aggregation="mean", autocast=False)
 
     def call(self, inputs, training=False):
         axes = list(range(len(inputs.shape) - 1))

@@ -111,6 +111,7 @@ class Generator(keras.Model):
     def call(self, noise, code, alpha=1.0, training=False) -> List[tf.Tensor]:
         if self.mask is not None:
             code = code * self.mask
+        alpha = tf.cast(alpha, tf.float32)  # the images are blended in float32 under any policy
         x, combined, outputs = noise, None, []
         for block_layer in self.blocks:
             block = block_layer.block

@@ -274,6 +274,17 @@ class _StopRequest:
             signal.signal(signum, handler)
 
 
+def is_chief(strategy: tf.distribute.Strategy) -> bool:
+    """Whether this worker writes the run directory (the only one that does, multi-worker)."""
+    resolver = getattr(strategy, "cluster_resolver", None)
+    if resolver is None or not resolver.task_type:
+        return True
+    cluster = resolver.cluster_spec().as_dict()
+    if "chief" in cluster:
+        return resolver.task_type == "chief"
+    return resolver.task_type == "worker" and resolver.task_id == 0
+
+
 def _iterator_checkpoint(iterator):
     return tf.train.Checkpoint(iterator=iterator)
 
@@ -290,13 +301,15 @@ def train(config: ExperimentConfig, options: RunOptions,
     if options.mixed_precision not in PRECISIONS:
         raise ValueError(f"unknown --mixed_precision {options.mixed_precision!r}; choose one of {PRECISIONS}")
     keras.mixed_precision.set_global_policy(options.mixed_precision)
-    os.makedirs(options.model_dir, exist_ok=True)
-    _write_config(config, options.model_dir)
-    # How this launch ran (data, hardware): not the experiment's identity, so rewritten each time.
-    _write_json(os.path.join(options.model_dir, "run_options.json"), dataclasses.asdict(options))
+    strategy = make_strategy(options.strategy, options.devices)
+    chief = is_chief(strategy)
+    if chief:
+        os.makedirs(options.model_dir, exist_ok=True)
+        _write_config(config, options.model_dir)
+        # How this launch ran (data, hardware): not the experiment's identity, so rewritten each time.
+        _write_json(os.path.join(options.model_dir, "run_options.json"), dataclasses.asdict(options))
     if dataset_fn is None:
         dataset_fn = _records_dataset_fn(options)
-    strategy = make_strategy(options.strategy, options.devices)
     if options.jit_compile and strategy.num_replicas_in_sync > 1:
         tf.config.optimizer.set_jit("autoclustering")
 
@@ -307,7 +320,8 @@ def train(config: ExperimentConfig, options: RunOptions,
     step = int(state.get("step", 0))
     if latest:
         log.info("resuming from %s (step %d of %d)", latest, step, total)
-    writer = tf.summary.create_file_writer(os.path.join(options.model_dir, "tensorboard"))
+    writer = (tf.summary.create_file_writer(os.path.join(options.model_dir, "tensorboard")) if chief
+              else tf.summary.create_noop_writer())
     with _StopRequest() as stop:
         while step < total:
             phase, step_in_phase = schedule.phase_at_step(sched, step)
@@ -348,13 +362,13 @@ def _save(trainer: PhaseTrainer, iterator, step: int, alpha: float) -> str:
 def _train_phase(trainer: PhaseTrainer, iterator, step: int, writer, stop: _StopRequest):
     """Run the phase from `step` to its end (or a stop). Returns (step, phase finished)."""
     config, options, phase = trainer.config, trainer.options, trainer.phase
+    chief = is_chief(trainer.strategy)
     sched = config.schedule
     start = schedule.phase_start(sched, phase)
     end = start + schedule.phase_steps(sched, phase)
     progress = summaries.Progress(phase, start, end, step, trainer.global_batch, enabled=options.progress_bar)
     last_checkpoint = time.time()
     last_log = time.time()
-    alpha = schedule.alpha(sched, phase, max(step - start - 1, 0))
     fixed_latents = trainer.latents(tf.constant(-1, tf.int64), 16)  # the same sample grid all run long
     while step < end:
         alpha = schedule.alpha(sched, phase, step - start)
@@ -362,16 +376,17 @@ def _train_phase(trainer: PhaseTrainer, iterator, step: int, writer, stop: _Stop
         scalars, vectors = trainer.step(real, step, alpha)
         step += 1
         progress.update(step)
-        if step % options.summary_every_steps == 1 or step == end:
+        if chief and (step % options.summary_every_steps == 1 or step == end):
             summaries.write_step(writer, step, phase, alpha, scalars, vectors, progress.images_per_second())
         if time.time() - last_log > options.log_every_secs or step == end:
             log.info(progress.line(step, alpha, {k: float(v) for k, v in scalars.items() if k.startswith("loss/")}))
             last_log = time.time()
         stop_here = options.stop_at_step is not None and step >= options.stop_at_step
-        if step == end or stop.requested or stop_here or time.time() - last_checkpoint > options.checkpoint_every_secs:
+        due = step == end or stop.requested or stop_here or time.time() - last_checkpoint > options.checkpoint_every_secs
+        if chief and due:
             _save(trainer, iterator, step, alpha)
             last_checkpoint = time.time()
-        if step % options.summary_every_steps == 1 or step == end:
+        if chief and (step % options.summary_every_steps == 1 or step == end):
             summaries.write_images(writer, step, trainer, real, alpha, fixed_latents)
         if stop.requested or stop_here:
             progress.close()

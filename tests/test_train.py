@@ -55,6 +55,16 @@ def test_a_run_killed_mid_fade_resumes_to_the_same_weights(tmp_path):
     assert list((interrupted / "samples").glob("phase3-*.png"))
 
 
+def test_sigterm_checkpoints_the_step_it_interrupts_and_exits_cleanly(tmp_path):
+    config = train_driver.CONFIG
+    signal_at = schedule.phase_start(config.schedule, 3) + 2
+    process = _run_driver(tmp_path, "--sigterm_at_step", signal_at)
+    assert process.returncode == 0
+    _, state = _final_arrays(tmp_path)
+    assert state["step"] == signal_at + 1 and state["phase"] == 3  # the step in flight completed
+    assert checkpoints.list_checkpoints(str(tmp_path))[-1][0] == signal_at + 1
+
+
 # Biases that feed batch norm directly shift every sample of a normalised unit alike, so
 # BN cancels them: their gradient is 0 in exact arithmetic and float noise in practice,
 # which Adam's first step (m / sqrt(v)) blows up to +-lr whatever its size.
@@ -100,6 +110,26 @@ def test_growth_carries_optimizer_slots_step_count_and_ema(tmp_path):
     np.testing.assert_array_equal(new[shadow], fresh_values["generator/block_3/conv1/kernel"])
     assert "ema/generator/block_2/dense/kernel" in report.imported
     assert not np.array_equal(old["ema/generator/block_2/dense/kernel"], old["generator/block_2/dense/kernel"])
+
+
+@pytest.mark.parametrize("policy", ["mixed_bfloat16", "mixed_float16"])
+def test_mixed_precision_steps_train_in_float32_variables(tmp_path, policy):
+    import keras
+
+    keras.mixed_precision.set_global_policy(policy)
+    try:
+        trainer = train.PhaseTrainer(train_driver.CONFIG, 3, tf.distribute.get_strategy(),
+                                     train.RunOptions(model_dir=str(tmp_path), mixed_precision=policy))
+        before = trainer.state_arrays()
+        real = next(iter(train_driver.dataset_fn(3, 4)))
+        scalars, _ = trainer.step(real, 20, 0.5)
+        after = trainer.state_arrays()
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+    assert np.isfinite(float(scalars["loss/generator"]))
+    assert all(value.dtype in (np.float32, np.int64) for value in after.values())
+    assert not np.array_equal(before["generator/block_3/conv1/kernel"], after["generator/block_3/conv1/kernel"])
+    assert not np.array_equal(before["generator/block_3/norm1/moving_mean"], after["generator/block_3/norm1/moving_mean"])
 
 
 def test_nan_gradients_zero_that_variable_only():

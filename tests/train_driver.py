@@ -1,8 +1,9 @@
 """Runs a tiny training in its own process, for the tests that need one (kill/resume,
-two logical CPUs). Usage: python tests/train_driver.py MODEL_DIR [--kill_at_step N]
+two logical CPUs). Usage: python tests/train_driver.py MODEL_DIR [--kill_at_step N | --sigterm_at_step N]
                                                      [--mirrored_check OUT.npz]"""
 
 import argparse
+import dataclasses
 import os
 import signal
 import sys
@@ -29,21 +30,25 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("model_dir")
     parser.add_argument("--kill_at_step", type=int, default=None)
+    parser.add_argument("--sigterm_at_step", type=int, default=None)
     parser.add_argument("--mirrored_check", default=None)
     args = parser.parse_args()
     if args.mirrored_check:
         return mirrored_check(args.mirrored_check)
     options = train.RunOptions(model_dir=args.model_dir, deterministic=True, summary_every_steps=5,
                                checkpoint_every_secs=0.0, progress_bar=False, keep_checkpoints=2)
-    if args.kill_at_step is not None:
-        original_step = train.PhaseTrainer.step
+    if args.sigterm_at_step is not None:
+        options = dataclasses.replace(options, checkpoint_every_secs=1e9)
+    original_step = train.PhaseTrainer.step
 
-        def step_then_maybe_die(self, real, step, alpha):
-            if step == args.kill_at_step:
-                os.kill(os.getpid(), signal.SIGKILL)  # no handler, no cleanup: a hard crash
-            return original_step(self, real, step, alpha)
+    def step_with_signals(self, real, step, alpha):
+        if step == args.kill_at_step:
+            os.kill(os.getpid(), signal.SIGKILL)  # no handler, no cleanup: a hard crash
+        if step == args.sigterm_at_step:
+            os.kill(os.getpid(), signal.SIGTERM)  # what a cluster scheduler sends before preempting
+        return original_step(self, real, step, alpha)
 
-        train.PhaseTrainer.step = step_then_maybe_die
+    train.PhaseTrainer.step = step_with_signals
     train.train(CONFIG, options, dataset_fn=dataset_fn)
 
 
