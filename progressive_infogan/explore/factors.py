@@ -162,7 +162,7 @@ def train_factor_predictor(data_dir: str, resolution: int, preprocessing: str = 
     model.compile(optimizer=keras.optimizers.Adam(schedule), loss="mse")
     training = (tf.data.Dataset.from_tensor_slices((images[train], standardised[train]))
                 .shuffle(len(train), seed=settings.seed).batch(settings.batch_size).prefetch(2))
-    model.fit(training, epochs=settings.epochs, verbose=2 if verbose else 0)
+    model.fit(training, epochs=settings.epochs, shuffle=False, verbose=2 if verbose else 0)
     predictor = FactorPredictor(model=model, resolution=resolution, preprocessing=preprocessing,
                                 factor_names=names, mean=mean.astype(np.float32), std=std.astype(np.float32),
                                 r2=np.zeros(len(names)), settings=settings, num_train=len(train),

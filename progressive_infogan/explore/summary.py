@@ -12,7 +12,10 @@ channel (shapes moving). The colour share is colour energy / (colour + structure
 
 With ground-truth factors (e.g. the synthetic faces dataset), `factor_correlations` names
 each coordinate after the factor that follows it most closely: a `factor_predictor(images)
--> [N, F]` reads the factors off generated images.
+-> [N, F]` reads the factors off generated images (`explore.factors` trains one on the run's
+data). A coordinate is named only when |r| >= `min_correlation` and, given the predictor's
+held-out R^2 per factor, only after factors it reads with R^2 >= `min_factor_r2`: a factor
+the predictor can't see (the iris hue of a 16 px face) never names anything.
 """
 
 from __future__ import annotations
@@ -47,15 +50,28 @@ class CoordinateFeature:
     border_fraction: float  # share of the change outside the central head ellipse
     colour_fraction: float
     kind: str  # "colour", "structure", "colour + structure" or "none"
-    factor: Optional[str] = None
+    factor: Optional[str] = None  # the named factor (None: no readable factor correlates enough)
     factor_correlation: Optional[float] = None
+    best_factor: Optional[str] = None  # the readable factor with the largest |r|, named or not
+    best_correlation: Optional[float] = None
+
+    @property
+    def factor_text(self) -> str:
+        """The summary's factor column: the named factor, else the best one that fell short."""
+        if self.factor is not None:
+            return f"correlates most with {self.factor} (r={self.factor_correlation:+.2f})"
+        if self.best_factor is not None:
+            return f"no factor (best: {self.best_factor}, r={self.best_correlation:+.2f})"
+        return ""
+
+    @property
+    def base_description(self) -> str:
+        return "no visible effect" if self.kind == "none" else f"{self.kind}, {self.region}"
 
     @property
     def description(self) -> str:
-        if self.kind == "none":
-            return "no visible effect"
-        text = f"{self.kind}, {self.region}"
-        if self.factor is not None:
+        text = self.base_description
+        if self.kind != "none" and self.factor is not None:
             text += f"; follows {self.factor} (r={self.factor_correlation:+.2f})"
         return text
 
@@ -143,14 +159,29 @@ def factor_correlations(generator, model_config: ModelConfig, coordinates: Seque
     return np.asarray(rows, np.float32)
 
 
+def best_factors(correlations: np.ndarray, factor_names: Sequence[str],
+                 factor_r2: Optional[Sequence[float]] = None,
+                 min_factor_r2: float = 0.5) -> List[Tuple[Optional[str], float]]:
+    """(factor name, signed correlation) per coordinate: the readable factor (R^2 >= min_factor_r2
+    when `factor_r2` is given) with the largest |r|; (None, 0.0) when no factor is readable."""
+    readable = np.ones(len(factor_names), bool) if factor_r2 is None else np.asarray(factor_r2) >= min_factor_r2
+    best = []
+    for row in np.asarray(correlations, np.float64):
+        if not readable.any():
+            best.append((None, 0.0))
+            continue
+        index = int(np.argmax(np.where(readable, np.abs(np.nan_to_num(row)), -1.0)))
+        best.append((factor_names[index], float(row[index])))
+    return best
+
+
 def name_coordinates(correlations: np.ndarray, factor_names: Sequence[str],
-                     min_correlation: float = 0.3) -> List[Tuple[Optional[str], float]]:
-    """(factor name or None, signed correlation) per coordinate: the factor with the largest |r|."""
-    named = []
-    for row in correlations:
-        best = int(np.argmax(np.abs(row)))
-        named.append((factor_names[best] if abs(row[best]) >= min_correlation else None, float(row[best])))
-    return named
+                     min_correlation: float = 0.3, factor_r2: Optional[Sequence[float]] = None,
+                     min_factor_r2: float = 0.5) -> List[Tuple[Optional[str], float]]:
+    """(factor name or None, signed correlation) per coordinate: the readable factor with the
+    largest |r|, named only when |r| >= min_correlation."""
+    return [(name if name is not None and abs(r) >= min_correlation else None, r)
+            for name, r in best_factors(correlations, factor_names, factor_r2, min_factor_r2)]
 
 
 @dataclasses.dataclass
@@ -158,12 +189,18 @@ class FeatureSummary:
     features: List[CoordinateFeature]  # ranked, largest change first
     strips: Dict[int, np.ndarray]  # coordinate -> uint8 traversal strip
     contact_sheet: np.ndarray  # uint8
+    correlations: Optional[np.ndarray] = None  # [coordinates (input order), F] with a factor predictor
+    factor_names: Optional[List[str]] = None
+    factor_r2: Optional[List[float]] = None  # the predictor's held-out R^2 per factor
+    min_correlation: float = 0.3
+    min_factor_r2: float = 0.5
 
 
 def feature_summary(generator, model_config: ModelConfig, coordinates: Sequence[int], num_samples: int = 8,
                     amplitude: float = 2.5, strip_samples: int = 2, strip_steps: int = 5, alpha: float = 1.0,
                     seed: int = 0, factor_predictor: Optional[FactorPredictor] = None,
-                    factor_names: Optional[Sequence[str]] = None, columns: Optional[int] = None,
+                    factor_names: Optional[Sequence[str]] = None, factor_r2: Optional[Sequence[float]] = None,
+                    min_correlation: float = 0.3, min_factor_r2: float = 0.5, columns: Optional[int] = None,
                     min_display_size: int = 48, progress: bool = False) -> FeatureSummary:
     noise, code = common.sample_latents(model_config, num_samples, seed)
     strip_values = traversal.traversal_values(strip_steps, 3.0)
@@ -180,11 +217,19 @@ def feature_summary(generator, model_config: ModelConfig, coordinates: Sequence[
             raise ValueError("factor_predictor needs factor_names")
         correlations = factor_correlations(generator, model_config, coordinates, factor_predictor,
                                            num_samples=num_samples, amplitude=amplitude, alpha=alpha, seed=seed)
-        for feature, (name, correlation) in zip(features, name_coordinates(correlations, factor_names)):
-            feature.factor, feature.factor_correlation = name, correlation
+        best = best_factors(correlations, factor_names, factor_r2, min_factor_r2)
+        for feature, (name, correlation) in zip(features, best):
+            feature.best_factor, feature.best_correlation = name, correlation
+            if name is not None and abs(correlation) >= min_correlation:
+                feature.factor, feature.factor_correlation = name, correlation
+    else:
+        correlations = None
     features.sort(key=lambda feature: -feature.change)
     return FeatureSummary(features=features, strips=strips,
-                          contact_sheet=contact_sheet(features, strips, columns))
+                          contact_sheet=contact_sheet(features, strips, columns),
+                          correlations=correlations, factor_names=None if factor_names is None else list(factor_names),
+                          factor_r2=None if factor_r2 is None else [float(v) for v in factor_r2],
+                          min_correlation=min_correlation, min_factor_r2=min_factor_r2)
 
 
 def contact_sheet(features: Sequence[CoordinateFeature], strips: Dict[int, np.ndarray],
@@ -200,20 +245,44 @@ def contact_sheet(features: Sequence[CoordinateFeature], strips: Dict[int, np.nd
     return common.stack_horizontally(column_images, padding=12)
 
 
+def factor_markdown(factor_names: Sequence[str], factor_r2: Optional[Sequence[float]], min_correlation: float,
+                    min_factor_r2: float) -> List[str]:
+    """The summary's paragraph on ground-truth factors: the rule and the predictor's R^2."""
+    lines = ["Ground-truth factors: each coordinate is set to 7 values in [-k, k] for every sample, a",
+             "regressor trained on the real images reads the factors off the generated ones, and the",
+             "coordinate is named after the factor with the largest |Pearson r| with its value",
+             f"(named only when |r| >= {min_correlation:g}"
+             + (f" and the regressor reads the factor with held-out R^2 >= {min_factor_r2:g})." if factor_r2 is not None
+                else ")."), ""]
+    if factor_r2 is not None:
+        lines += ["Held-out R^2 of the regressor per factor:", ""]
+        for name, value in zip(factor_names, factor_r2):
+            lines.append(f"- {name}: {value:.2f}" + ("" if value >= min_factor_r2 else
+                                                       " (unreadable at this resolution: never used as a name)"))
+        lines.append("")
+    return lines
+
+
 def summary_markdown(features: Sequence[CoordinateFeature], title: str = "Feature summary",
                      contact_sheet_name: Optional[str] = "contact_sheet.png",
-                     strip_directory: Optional[str] = "strips") -> str:
+                     strip_directory: Optional[str] = "strips", factors: Optional[FeatureSummary] = None) -> str:
     lines = [f"# {title}", ""]
     if contact_sheet_name:
         lines += [f"![contact sheet]({contact_sheet_name})", ""]
     lines += ["Coordinates ranked by mean |img(+k) - img(-k)|. Region: where the sample-averaged change",
               "map is centred (aligned-face bands); colour share: the part of the change in per-channel",
-              "mean and deviation rather than in the per-channel normalised image.", "",
-              "| rank | coord | block | change | region | centroid (y, x) | colour share | description | strip |",
-              "|---:|---:|---:|---:|---|---|---:|---|---|"]
+              "mean and deviation rather than in the per-channel normalised image.", ""]
+    with_factors = factors is not None and factors.factor_names is not None
+    if with_factors:
+        lines += factor_markdown(factors.factor_names, factors.factor_r2, factors.min_correlation,
+                                 factors.min_factor_r2)
+    lines += ["| rank | coord | block | change | region | centroid (y, x) | colour share | description | "
+              + ("ground-truth factor | " if with_factors else "") + "strip |",
+              "|---:|---:|---:|---:|---|---|---:|---|" + ("---|" if with_factors else "") + "---|"]
     for rank, f in enumerate(features):
+        description = f"{f.base_description} | {f.factor_text or '-'}" if with_factors else f.description
         lines.append(f"| {rank + 1} | {f.coordinate} | {f.block} | {f.change:.4f} | {f.region} | "
-                     f"({f.centroid[0]:.2f}, {f.centroid[1]:.2f}) | {f.colour_fraction:.2f} | {f.description} | "
+                     f"({f.centroid[0]:.2f}, {f.centroid[1]:.2f}) | {f.colour_fraction:.2f} | {description} | "
                      + (f"![C{f.coordinate}]({strip_directory}/C{f.coordinate}.png) |" if strip_directory else " |"))
     return "\n".join(lines) + "\n"
 
@@ -228,5 +297,5 @@ def write_feature_summary(out_dir: str, generator, model_config: ModelConfig, co
         common.write_png(os.path.join(out_dir, "strips", f"C{coordinate}.png"), strip)
     common.write_png(os.path.join(out_dir, "contact_sheet.png"), result.contact_sheet)
     with open(os.path.join(out_dir, "summary.md"), "w") as handle:
-        handle.write(summary_markdown(result.features, title))
+        handle.write(summary_markdown(result.features, title, factors=result))
     return result
