@@ -64,6 +64,10 @@ def test_name_coordinates_skips_unreadable_factors():
     named = summary.name_coordinates(correlations, ["a", "b"], factor_r2=[0.1, 0.9])
     assert named == [("b", 0.5), (None, 0.2), ("b", -0.6)]
     assert summary.name_coordinates(correlations, ["a", "b"], factor_r2=[0.1, 0.1])[0] == (None, 0.0)
+    # A consistent but faint effect (small swing) does not name a coordinate.
+    swings = np.array([[0.05, 1.0], [1.0, 1.0], [1.0, 0.1]])
+    named = summary.name_coordinates(correlations, ["a", "b"], swings=swings, min_swing=0.25)
+    assert named == [("b", 0.5), (None, 0.2), (None, 0.1)]
 
 
 def test_no_factors_gives_none(tmp_path, capsys):
@@ -90,9 +94,10 @@ def test_summary_names_the_driven_coordinate(faces_dir, tmp_path):
     model_config = small_config().model
     result = summary.write_feature_summary(str(tmp_path / "summary"), FaceGenerator(), model_config, [0, 1, 2],
                                            num_samples=6, factor_predictor=predictor, factor_names=names,
-                                           factor_r2=r2)
+                                           factor_r2=r2, factor_scales=predictor.factor_scales)
     by_coordinate = {f.coordinate: f for f in result.features}
     assert by_coordinate[0].factor == DRIVEN_FACTOR and by_coordinate[0].factor_correlation > 0.8
+    assert by_coordinate[0].factor_swing > 1.0  # head_x over most of its range: several sd
     assert by_coordinate[1].factor != "iris_hue"  # unreadable: never a name
     assert by_coordinate[2].kind == "none" and by_coordinate[2].factor is None
     markdown = (tmp_path / "summary" / "summary.md").read_text()

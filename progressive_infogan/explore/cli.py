@@ -67,6 +67,8 @@ flags.DEFINE_integer("factor_images", 4000, "summary: images the factor regresso
 flags.DEFINE_float("min_factor_r2", 0.5, "summary: a factor names coordinates only if the regressor reads it with "
                    "held-out R^2 >= this.")
 flags.DEFINE_float("min_factor_correlation", 0.3, "summary: a coordinate is named only when |r| >= this.")
+flags.DEFINE_float("min_factor_swing", 0.25, "summary: a coordinate is named only after a factor it moves by at least "
+                   "this many of the factor's dataset standard deviations between -value and +value.")
 flags.DEFINE_float("prior_weight", 0.0, "project: weight of mean(latent^2), which keeps latents near the prior.")
 
 FLAGS = flags.FLAGS
@@ -172,8 +174,9 @@ def _factor_options(run) -> dict:
                                  "pass --factor_data_dir or --name_factors=auto")
         return {}
     return {"factor_predictor": result.predictor, "factor_names": result.factor_names,
-            "factor_r2": result.r2_per_factor, "min_factor_r2": FLAGS.min_factor_r2,
-            "min_correlation": FLAGS.min_factor_correlation}
+            "factor_r2": result.r2_per_factor, "factor_scales": result.predictor.factor_scales,
+            "min_factor_r2": FLAGS.min_factor_r2, "min_correlation": FLAGS.min_factor_correlation,
+            "min_swing": FLAGS.min_factor_swing}
 
 
 def main(argv):

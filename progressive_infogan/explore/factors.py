@@ -2,8 +2,9 @@
 
 On a synthetic dataset every image's factors are known (`factors.npz` beside the
 records), so a small CNN trained on the real images can read the factors off generated
-ones; `summary.factor_correlations` then correlates each code coordinate with each
-predicted factor and the feature summary names the coordinate after the best one.
+ones; `summary.factor_effects` then correlates each code coordinate with each predicted
+factor (and measures how far it moves it) and the feature summary names the coordinate
+after the best one.
 
 The regressor sees the images exactly as the GAN did: the run's own data directory read
 by `data.make_dataset` at the model's resolution with the run's preprocessing ("original":
@@ -81,6 +82,11 @@ class FactorPredictor:
                    for start in range(0, len(images), batch_size)]
         standardised = np.concatenate(outputs) if outputs else np.zeros([0, len(self.factor_names)], np.float32)
         return standardised * self.std + self.mean
+
+    @property
+    def factor_scales(self) -> np.ndarray:
+        """Each factor's standard deviation over the training images (its units for effect sizes)."""
+        return np.asarray(self.std, np.float64)
 
     def as_result(self) -> FactorPredictorResult:
         return FactorPredictorResult(self, list(self.factor_names), np.asarray(self.r2, np.float64))
