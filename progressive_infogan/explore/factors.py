@@ -34,7 +34,7 @@ from typing import Callable, List, NamedTuple, Optional, Sequence
 
 import numpy as np
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 CACHE_SUBDIRECTORY = "factor_predictors"
 # The summary names a coordinate only after a factor the predictor reads at least this well.
 DEFAULT_MIN_R2 = 0.5
@@ -96,19 +96,24 @@ class FactorPredictor:
                          for name, value in zip(self.factor_names, self.r2))
 
 
+def level_channels(resolution: int, width: int = 32) -> List[int]:
+    """Channels per level (resolution, resolution / 2, ... 8): the last three levels have width,
+    2 * width and 4 * width whatever the resolution, and each level above them half the next
+    one's, so that a 64 px predictor costs little more than a 32 px one."""
+    levels = max(0, int(round(np.log2(resolution))) - 2)
+    return [max(4, min(4 * width, int(width * 2.0 ** (level - (levels - 3))))) for level in range(levels)]
+
+
 def build_model(resolution: int, num_factors: int, width: int = 32):
     """A small CNN: per level a 3x3 conv and a strided 3x3 conv down to 4x4, then two dense layers."""
     import keras
 
     inputs = keras.Input([resolution, resolution, 3])
     x = inputs
-    size, channels = resolution, width
-    while size > 4:
+    for channels in level_channels(resolution, width):
         x = keras.layers.Conv2D(channels, 3, padding="same", activation="relu")(x)
         x = keras.layers.Conv2D(channels, 3, strides=2, padding="same", activation="relu")(x)
-        size //= 2
-        channels = min(2 * channels, 4 * width)
-    x = keras.layers.Conv2D(channels, 3, padding="same", activation="relu")(x)
+    x = keras.layers.Conv2D(4 * width, 3, padding="same", activation="relu")(x)
     x = keras.layers.Flatten()(x)
     x = keras.layers.Dense(128, activation="relu")(x)
     outputs = keras.layers.Dense(num_factors)(x)

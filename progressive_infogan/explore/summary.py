@@ -306,9 +306,10 @@ def factor_markdown(factor_names: Sequence[str], factor_r2: Optional[Sequence[fl
     lines = ["Ground-truth factors: each coordinate is set to 7 values in [-k, k] for every sample, a",
              "regressor trained on the real images reads the factors off the generated ones, and the",
              "coordinate is named after the factor with the largest |Pearson r| with its value among the",
-             f"factors it moves by a swing >= {min_swing:g} sd (predicted change from -k to +k in units of {scale})"
-             + (f" and that the regressor reads with held-out R^2 >= {min_factor_r2:g}" if factor_r2 is not None else "")
-             + f"; named only when |r| >= {min_correlation:g}.", ""]
+             f"factors it moves by a swing >= {min_swing:g} sd (predicted change from -k to +k in units of",
+             f"{scale})" + (f" and that the regressor reads with held-out R^2 >= {min_factor_r2:g}"
+                            if factor_r2 is not None else ""),
+             f"(unreadable factors are listed below); named only when |r| >= {min_correlation:g}.", ""]
     if factor_r2 is not None:
         lines += ["Held-out R^2 of the regressor per factor:", ""]
         for name, value in zip(factor_names, factor_r2):
