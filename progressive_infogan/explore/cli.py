@@ -167,7 +167,13 @@ def _factor_options(run) -> dict:
     from progressive_infogan.explore import factors
 
     settings = factors.TrainingSettings(num_images=FLAGS.factor_images)
-    result = factors.factor_predictor_for_run(run, data_dir=FLAGS.factor_data_dir, settings=settings)
+    try:
+        result = factors.factor_predictor_for_run(run, data_dir=FLAGS.factor_data_dir, settings=settings)
+    except (OSError, ValueError) as error:
+        if FLAGS.name_factors == "on":
+            raise
+        print(f"factor naming skipped: {error}")
+        result = None
     if result is None:
         if FLAGS.name_factors == "on":
             raise app.UsageError("--name_factors=on but the run's data has no ground-truth factors (see above); "

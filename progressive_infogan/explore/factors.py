@@ -9,10 +9,11 @@ after the best one.
 The regressor sees the images exactly as the GAN did: the run's own data directory read
 by `data.make_dataset` at the model's resolution with the run's preprocessing ("original":
 the thesis crop and legacy bilinear resize from the next level; "plain"), so generated
-images are in its input distribution. Targets are standardised per factor; the held-out
-R^2 of each factor says whether it is readable at all at this resolution (the iris hue
-or the eyelids of a 16 px face are a pixel or two) and the summary only names
-coordinates after factors with a decent R^2.
+images are in its input distribution (it never sees mirrored faces: for a run trained with
+--mirror, head_x and gaze_x of a mirrored face read with their signs flipped). Targets are
+standardised per factor; the held-out R^2 of each factor says whether it is readable at
+all at this resolution (the iris hue or the eyelids of a 16 px face are a pixel or two)
+and the summary only names coordinates after factors with a decent R^2.
 
 The trained weights are cached per (dataset, resolution, preprocessing, training
 settings) under `$PROGRESSIVE_INFOGAN_CACHE/factor_predictors` (default
