@@ -99,7 +99,7 @@ def test_summary_names_the_driven_coordinate(faces_dir, tmp_path):
     assert by_coordinate[0].factor == DRIVEN_FACTOR and by_coordinate[0].factor_correlation > 0.8
     assert by_coordinate[0].factor_swing > 1.0  # head_x over most of its range: several sd
     assert by_coordinate[1].factor != "iris_hue"  # unreadable: never a name
-    assert by_coordinate[2].kind == "none" and by_coordinate[2].factor is None
+    assert by_coordinate[2].kind == "none" and by_coordinate[2].factor is None and by_coordinate[2].factor_text == ""
     markdown = (tmp_path / "summary" / "summary.md").read_text()
     assert f"correlates most with {DRIVEN_FACTOR} (r=+" in markdown
     assert "iris_hue: " in markdown and "never used as a name" in markdown

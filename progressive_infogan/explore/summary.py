@@ -62,6 +62,8 @@ class CoordinateFeature:
     def factor_text(self) -> str:
         """The summary's factor column: the named factor, else the best one that fell short."""
         swing = "" if self.factor_swing is None else f", swing {self.factor_swing:.2f} sd"
+        if self.kind == "none":
+            return ""
         if self.factor is not None:
             return f"correlates most with {self.factor} (r={self.factor_correlation:+.2f}{swing})"
         if self.best_factor is not None:
