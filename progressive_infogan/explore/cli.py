@@ -8,13 +8,15 @@
   animation      --coordinates=block:2 --grid_size=2 --coord_resolution=32 --coords_batch=8
                                                                      -> animation[_partNN].gif (+ .mp4 with ffmpeg)
   interpolation  --interpolation=slerp --interpolation_points=4     -> interpolation.gif (+ .mp4)
-  summary        --coordinates=all --num_samples=8                   -> summary.md, contact_sheet.png, strips/
+  summary        --coordinates=all --num_samples=8 --name_factors=auto -> summary.md, contact_sheet.png, strips/
   project        --photo=face.jpg --edits='5=2.5;5=-2.5' --loss=mse --projection_steps=300
                                                                      -> photo_edits.png
   examples       (one of each, for the README)                       -> all of the above
 
 Every tool loads the run's newest checkpoint (or --step) with the EMA generator and writes
 its files into --out. --coordinates defaults to those that feed G at the checkpoint's phase.
+On a synthetic-faces run (factors.npz beside its records) `summary` also names each
+coordinate after the ground-truth factor it correlates with most (explore/factors.py).
 """
 
 from __future__ import annotations
@@ -56,6 +58,17 @@ flags.DEFINE_integer("projection_steps", 300, "project: Adam steps.")
 flags.DEFINE_float("learning_rate", 0.05, "project: Adam learning rate.")
 flags.DEFINE_enum("loss", "mse", ["mse", "msssim", "mse+msssim"], "project: reconstruction loss.")
 flags.DEFINE_integer("restarts", 0, "project: extra random starting points (the best one is kept).")
+flags.DEFINE_enum("name_factors", "auto", ["auto", "on", "off"],
+                  "summary: name coordinates after ground-truth factors with a regressor trained on the run's data "
+                  "(cached). auto: when the run's data has factors.npz; on: required; off: never.")
+flags.DEFINE_string("factor_data_dir", None, "summary: dataset with factors.npz for --name_factors; default: the "
+                    "run's data_dir (run_options.json).")
+flags.DEFINE_integer("factor_images", 4000, "summary: images the factor regressor trains on.")
+flags.DEFINE_float("min_factor_r2", 0.5, "summary: a factor names coordinates only if the regressor reads it with "
+                   "held-out R^2 >= this.")
+flags.DEFINE_float("min_factor_correlation", 0.3, "summary: a coordinate is named only when |r| >= this.")
+flags.DEFINE_float("min_factor_swing", 0.25, "summary: a coordinate is named only after a factor it moves by at least "
+                   "this many of the factor's dataset standard deviations between -value and +value.")
 flags.DEFINE_float("prior_weight", 0.0, "project: weight of mean(latent^2), which keeps latents near the prior.")
 
 FLAGS = flags.FLAGS
@@ -121,9 +134,14 @@ def _run_tool(tool: str) -> None:
         for path in animation.write_animation(os.path.join(out, "interpolation"), frames, mp4=FLAGS.mp4):
             print(path)
     elif tool == "summary":
-        summary.write_feature_summary(out, generator, model_config, coordinates, num_samples=FLAGS.num_samples or 8,
-                                      amplitude=FLAGS.value, alpha=alpha, seed=FLAGS.seed, progress=True,
-                                      title=f"Feature summary: {run.config.name}, step {run.step}, phase {run.phase}")
+        factor_options = _factor_options(run)
+        result = summary.write_feature_summary(
+            out, generator, model_config, coordinates, num_samples=FLAGS.num_samples or 8, amplitude=FLAGS.value,
+            alpha=alpha, seed=FLAGS.seed, progress=True,
+            title=f"Feature summary: {run.config.name}, step {run.step}, phase {run.phase}", **factor_options)
+        if factor_options:
+            for feature in sorted(result.features, key=lambda f: f.coordinate):
+                print(f"C{feature.coordinate} (block {feature.block}): {feature.factor_text or feature.description}")
         print(os.path.join(out, "summary.md"))
     elif tool == "project":
         size = 2 ** run.phase
@@ -140,6 +158,31 @@ def _run_tool(tool: str) -> None:
             steps=FLAGS.projection_steps, learning_rate=FLAGS.learning_rate, loss=FLAGS.loss,
             restarts=FLAGS.restarts, seed=FLAGS.seed, prior_weight=FLAGS.prior_weight, progress=True)
         print(f"reconstruction MSE {result.mse:.5f} (start {result.initial_mse:.5f}); {path}")
+
+
+def _factor_options(run) -> dict:
+    """feature_summary's factor arguments for --name_factors (empty: no naming)."""
+    if FLAGS.name_factors == "off":
+        return {}
+    from progressive_infogan.explore import factors
+
+    settings = factors.TrainingSettings(num_images=FLAGS.factor_images)
+    try:
+        result = factors.factor_predictor_for_run(run, data_dir=FLAGS.factor_data_dir, settings=settings)
+    except (OSError, ValueError) as error:
+        if FLAGS.name_factors == "on":
+            raise
+        print(f"factor naming skipped: {error}")
+        result = None
+    if result is None:
+        if FLAGS.name_factors == "on":
+            raise app.UsageError("--name_factors=on but the run's data has no ground-truth factors (see above); "
+                                 "pass --factor_data_dir or --name_factors=auto")
+        return {}
+    return {"factor_predictor": result.predictor, "factor_names": result.factor_names,
+            "factor_r2": result.r2_per_factor, "factor_scales": result.predictor.factor_scales,
+            "min_factor_r2": FLAGS.min_factor_r2, "min_correlation": FLAGS.min_factor_correlation,
+            "min_swing": FLAGS.min_factor_swing}
 
 
 def main(argv):

@@ -12,7 +12,12 @@ channel (shapes moving). The colour share is colour energy / (colour + structure
 
 With ground-truth factors (e.g. the synthetic faces dataset), `factor_correlations` names
 each coordinate after the factor that follows it most closely: a `factor_predictor(images)
--> [N, F]` reads the factors off generated images.
+-> [N, F]` reads the factors off generated images (`explore.factors` trains one on the run's
+data). A coordinate is named only when |r| >= `min_correlation`, only after a factor it
+moves by at least `min_swing` standard deviations (r alone is blind to the size of an
+effect) and, given the predictor's held-out R^2 per factor, only after factors it reads with
+R^2 >= `min_factor_r2`: a factor the predictor can't see (the iris hue of a 16 px face)
+never names anything.
 """
 
 from __future__ import annotations
@@ -47,15 +52,32 @@ class CoordinateFeature:
     border_fraction: float  # share of the change outside the central head ellipse
     colour_fraction: float
     kind: str  # "colour", "structure", "colour + structure" or "none"
-    factor: Optional[str] = None
+    factor: Optional[str] = None  # the named factor (None: no readable factor correlates enough)
     factor_correlation: Optional[float] = None
+    best_factor: Optional[str] = None  # the readable factor with the largest |r|, named or not
+    best_correlation: Optional[float] = None
+    factor_swing: Optional[float] = None  # |change| of the best factor over [-k, k], in factor scales
+
+    @property
+    def factor_text(self) -> str:
+        """The summary's factor column: the named factor, else the best one that fell short."""
+        swing = "" if self.factor_swing is None else f", swing {self.factor_swing:.2f} sd"
+        if self.kind == "none":
+            return ""
+        if self.factor is not None:
+            return f"correlates most with {self.factor} (r={self.factor_correlation:+.2f}{swing})"
+        if self.best_factor is not None:
+            return f"no factor (best: {self.best_factor}, r={self.best_correlation:+.2f}{swing})"
+        return ""
+
+    @property
+    def base_description(self) -> str:
+        return "no visible effect" if self.kind == "none" else f"{self.kind}, {self.region}"
 
     @property
     def description(self) -> str:
-        if self.kind == "none":
-            return "no visible effect"
-        text = f"{self.kind}, {self.region}"
-        if self.factor is not None:
+        text = self.base_description
+        if self.kind != "none" and self.factor is not None:
             text += f"; follows {self.factor} (r={self.factor_correlation:+.2f})"
         return text
 
@@ -121,36 +143,92 @@ def describe_coordinate(model_config: ModelConfig, coordinate: int, minus_images
                              kind=change_kind(change, fraction))
 
 
-def factor_correlations(generator, model_config: ModelConfig, coordinates: Sequence[int],
-                        factor_predictor: FactorPredictor, num_samples: int = 16, steps: int = 7,
-                        amplitude: float = 2.5, alpha: float = 1.0, seed: int = 0) -> np.ndarray:
-    """Pearson correlation [coordinates, F] between a coordinate's value (set to
-    linspace(-amplitude, amplitude, steps), everything else fixed) and each predicted factor,
-    pooled over the samples after removing each sample's mean (an intervention, not an
-    observation: only the coordinate moves)."""
+def factor_effects(generator, model_config: ModelConfig, coordinates: Sequence[int],
+                   factor_predictor: FactorPredictor, num_samples: int = 16, steps: int = 7,
+                   amplitude: float = 2.5, alpha: float = 1.0, seed: int = 0,
+                   factor_scales: Optional[Sequence[float]] = None) -> Tuple[np.ndarray, np.ndarray]:
+    """(correlations, swings), each [coordinates, F], of the intervention that sets a coordinate
+    to linspace(-amplitude, amplitude, steps) with everything else fixed, pooled over the
+    samples after removing each sample's mean (only the coordinate moves).
+
+    correlation: Pearson r between the coordinate's value and each predicted factor; it is
+    blind to the size of the effect (a faint but consistent nudge has |r| near 1).
+    swing: how far the predicted factor moves from -amplitude to +amplitude (least-squares
+    slope * 2 * amplitude, absolute) in units of `factor_scales` (e.g. the factor's standard
+    deviation over the dataset); default: the standard deviation of all the predictions."""
     noise, code = common.sample_latents(model_config, num_samples, seed)
     values = traversal.traversal_values(steps, amplitude)
-    rows = []
+    centred_values = (values - values.mean()).astype(np.float64)[None, :, None]
+    value_energy = float(np.sum(centred_values ** 2)) * num_samples
+    correlations, slopes, predictions = [], [], []
     for coordinate in coordinates:
         images = traversal.coordinate_traversal(generator, noise, code, coordinate, values, alpha)
         factors = np.asarray(factor_predictor(images.reshape((-1,) + images.shape[2:])), np.float64)
+        predictions.append(factors)
         factors = factors.reshape(num_samples, steps, -1)
         factors = factors - factors.mean(axis=1, keepdims=True)
-        centred_values = (values - values.mean())[None, :, None]
         covariance = np.sum(factors * centred_values, axis=(0, 1))
-        scale = np.sqrt(np.sum(factors ** 2, axis=(0, 1)) * np.sum(centred_values ** 2) * num_samples)
-        rows.append(np.where(scale > 0, covariance / np.maximum(scale, 1e-12), 0.0))
-    return np.asarray(rows, np.float32)
+        scale = np.sqrt(np.sum(factors ** 2, axis=(0, 1)) * value_energy)
+        correlations.append(np.where(scale > 0, covariance / np.maximum(scale, 1e-12), 0.0))
+        slopes.append(covariance / value_energy if value_energy > 0 else np.zeros_like(covariance))
+    if not len(coordinates):
+        return np.zeros([0, 0], np.float32), np.zeros([0, 0], np.float32)
+    if factor_scales is None:
+        factor_scales = np.concatenate(predictions).std(axis=0)
+    factor_scales = np.maximum(np.asarray(factor_scales, np.float64), 1e-12)
+    swings = np.abs(np.asarray(slopes)) * (values.max() - values.min()) / factor_scales
+    return np.asarray(correlations, np.float32), swings.astype(np.float32)
+
+
+def factor_correlations(generator, model_config: ModelConfig, coordinates: Sequence[int],
+                        factor_predictor: FactorPredictor, num_samples: int = 16, steps: int = 7,
+                        amplitude: float = 2.5, alpha: float = 1.0, seed: int = 0) -> np.ndarray:
+    """Pearson correlation [coordinates, F] between a coordinate's value and each predicted
+    factor (see `factor_effects`)."""
+    return factor_effects(generator, model_config, coordinates, factor_predictor, num_samples, steps, amplitude,
+                          alpha, seed)[0]
+
+
+@dataclasses.dataclass
+class FactorMatch:
+    """The factor a coordinate correlates with most, among those that may name it."""
+
+    factor: Optional[str]  # None: no readable factor
+    correlation: float
+    swing: Optional[float]
+    eligible: bool  # readable and (with swings) moved by at least min_swing
+
+
+def best_factors(correlations: np.ndarray, factor_names: Sequence[str],
+                 factor_r2: Optional[Sequence[float]] = None, min_factor_r2: float = 0.5,
+                 swings: Optional[np.ndarray] = None, min_swing: float = 0.25) -> List[FactorMatch]:
+    """Per coordinate, the factor with the largest |r| among the eligible ones: readable
+    (R^2 >= min_factor_r2 when `factor_r2` is given) and, when `swings` are given, moved by at
+    least `min_swing`; when none is eligible, the readable factor with the largest |r|
+    (eligible=False), or no factor when none is readable."""
+    readable = np.ones(len(factor_names), bool) if factor_r2 is None else np.asarray(factor_r2) >= min_factor_r2
+    matches = []
+    for row_index, row in enumerate(np.abs(np.nan_to_num(np.asarray(correlations, np.float64)))):
+        swing_row = None if swings is None else np.asarray(swings[row_index], np.float64)
+        eligible = readable if swing_row is None else readable & (swing_row >= min_swing)
+        pool = eligible if eligible.any() else readable
+        if not pool.any():
+            matches.append(FactorMatch(None, 0.0, None, False))
+            continue
+        index = int(np.argmax(np.where(pool, row, -1.0)))
+        matches.append(FactorMatch(factor_names[index], float(correlations[row_index][index]),
+                                   None if swing_row is None else float(swing_row[index]), bool(eligible.any())))
+    return matches
 
 
 def name_coordinates(correlations: np.ndarray, factor_names: Sequence[str],
-                     min_correlation: float = 0.3) -> List[Tuple[Optional[str], float]]:
-    """(factor name or None, signed correlation) per coordinate: the factor with the largest |r|."""
-    named = []
-    for row in correlations:
-        best = int(np.argmax(np.abs(row)))
-        named.append((factor_names[best] if abs(row[best]) >= min_correlation else None, float(row[best])))
-    return named
+                     min_correlation: float = 0.3, factor_r2: Optional[Sequence[float]] = None,
+                     min_factor_r2: float = 0.5, swings: Optional[np.ndarray] = None,
+                     min_swing: float = 0.25) -> List[Tuple[Optional[str], float]]:
+    """(factor name or None, signed correlation) per coordinate: the eligible factor with the
+    largest |r| (see `best_factors`), named only when |r| >= min_correlation."""
+    return [(m.factor if m.eligible and abs(m.correlation) >= min_correlation else None, m.correlation)
+            for m in best_factors(correlations, factor_names, factor_r2, min_factor_r2, swings, min_swing)]
 
 
 @dataclasses.dataclass
@@ -158,12 +236,22 @@ class FeatureSummary:
     features: List[CoordinateFeature]  # ranked, largest change first
     strips: Dict[int, np.ndarray]  # coordinate -> uint8 traversal strip
     contact_sheet: np.ndarray  # uint8
+    correlations: Optional[np.ndarray] = None  # [coordinates (input order), F] with a factor predictor
+    swings: Optional[np.ndarray] = None  # [coordinates, F]: see factor_effects
+    factor_names: Optional[List[str]] = None
+    factor_r2: Optional[List[float]] = None  # the predictor's held-out R^2 per factor
+    factor_scales_given: bool = False
+    min_correlation: float = 0.3
+    min_factor_r2: float = 0.5
+    min_swing: float = 0.25
 
 
 def feature_summary(generator, model_config: ModelConfig, coordinates: Sequence[int], num_samples: int = 8,
                     amplitude: float = 2.5, strip_samples: int = 2, strip_steps: int = 5, alpha: float = 1.0,
                     seed: int = 0, factor_predictor: Optional[FactorPredictor] = None,
-                    factor_names: Optional[Sequence[str]] = None, columns: Optional[int] = None,
+                    factor_names: Optional[Sequence[str]] = None, factor_r2: Optional[Sequence[float]] = None,
+                    factor_scales: Optional[Sequence[float]] = None, min_correlation: float = 0.3,
+                    min_factor_r2: float = 0.5, min_swing: float = 0.25, columns: Optional[int] = None,
                     min_display_size: int = 48, progress: bool = False) -> FeatureSummary:
     noise, code = common.sample_latents(model_config, num_samples, seed)
     strip_values = traversal.traversal_values(strip_steps, 3.0)
@@ -178,13 +266,25 @@ def feature_summary(generator, model_config: ModelConfig, coordinates: Sequence[
     if factor_predictor is not None:
         if factor_names is None:
             raise ValueError("factor_predictor needs factor_names")
-        correlations = factor_correlations(generator, model_config, coordinates, factor_predictor,
-                                           num_samples=num_samples, amplitude=amplitude, alpha=alpha, seed=seed)
-        for feature, (name, correlation) in zip(features, name_coordinates(correlations, factor_names)):
-            feature.factor, feature.factor_correlation = name, correlation
+        correlations, swings = factor_effects(generator, model_config, coordinates, factor_predictor,
+                                              num_samples=num_samples, amplitude=amplitude, alpha=alpha, seed=seed,
+                                              factor_scales=factor_scales)
+        matches = best_factors(correlations, factor_names, factor_r2, min_factor_r2, swings, min_swing)
+        for feature, match in zip(features, matches):
+            feature.best_factor, feature.best_correlation, feature.factor_swing = (
+                match.factor, match.correlation, match.swing)
+            if match.eligible and abs(match.correlation) >= min_correlation:
+                feature.factor, feature.factor_correlation = match.factor, match.correlation
+    else:
+        correlations = swings = None
     features.sort(key=lambda feature: -feature.change)
     return FeatureSummary(features=features, strips=strips,
-                          contact_sheet=contact_sheet(features, strips, columns))
+                          contact_sheet=contact_sheet(features, strips, columns),
+                          correlations=correlations, swings=swings,
+                          factor_names=None if factor_names is None else list(factor_names),
+                          factor_r2=None if factor_r2 is None else [float(v) for v in factor_r2],
+                          factor_scales_given=factor_scales is not None, min_correlation=min_correlation,
+                          min_factor_r2=min_factor_r2, min_swing=min_swing)
 
 
 def contact_sheet(features: Sequence[CoordinateFeature], strips: Dict[int, np.ndarray],
@@ -200,20 +300,47 @@ def contact_sheet(features: Sequence[CoordinateFeature], strips: Dict[int, np.nd
     return common.stack_horizontally(column_images, padding=12)
 
 
+def factor_markdown(factor_names: Sequence[str], factor_r2: Optional[Sequence[float]], min_correlation: float,
+                    min_factor_r2: float, min_swing: float = 0.25, scales_given: bool = True) -> List[str]:
+    """The summary's paragraph on ground-truth factors: the rule and the predictor's R^2."""
+    scale = ("the factor's standard deviation over the dataset" if scales_given
+             else "the standard deviation of the predictions")
+    lines = ["Ground-truth factors: each coordinate is set to 7 values in [-k, k] for every sample, a",
+             "regressor trained on the real images reads the factors off the generated ones, and the",
+             "coordinate is named after the factor with the largest |Pearson r| with its value among the",
+             f"factors it moves by a swing >= {min_swing:g} sd (predicted change from -k to +k in units of",
+             f"{scale})" + (f" and that the regressor reads with held-out R^2 >= {min_factor_r2:g}"
+                            if factor_r2 is not None else ""),
+             f"(unreadable factors are listed below); named only when |r| >= {min_correlation:g}.", ""]
+    if factor_r2 is not None:
+        lines += ["Held-out R^2 of the regressor per factor:", ""]
+        for name, value in zip(factor_names, factor_r2):
+            lines.append(f"- {name}: {value:.2f}" + ("" if value >= min_factor_r2 else
+                                                       " (unreadable at this resolution: never used as a name)"))
+        lines.append("")
+    return lines
+
+
 def summary_markdown(features: Sequence[CoordinateFeature], title: str = "Feature summary",
                      contact_sheet_name: Optional[str] = "contact_sheet.png",
-                     strip_directory: Optional[str] = "strips") -> str:
+                     strip_directory: Optional[str] = "strips", factors: Optional[FeatureSummary] = None) -> str:
     lines = [f"# {title}", ""]
     if contact_sheet_name:
         lines += [f"![contact sheet]({contact_sheet_name})", ""]
     lines += ["Coordinates ranked by mean |img(+k) - img(-k)|. Region: where the sample-averaged change",
               "map is centred (aligned-face bands); colour share: the part of the change in per-channel",
-              "mean and deviation rather than in the per-channel normalised image.", "",
-              "| rank | coord | block | change | region | centroid (y, x) | colour share | description | strip |",
-              "|---:|---:|---:|---:|---|---|---:|---|---|"]
+              "mean and deviation rather than in the per-channel normalised image.", ""]
+    with_factors = factors is not None and factors.factor_names is not None
+    if with_factors:
+        lines += factor_markdown(factors.factor_names, factors.factor_r2, factors.min_correlation,
+                                 factors.min_factor_r2, factors.min_swing, factors.factor_scales_given)
+    lines += ["| rank | coord | block | change | region | centroid (y, x) | colour share | description | "
+              + ("ground-truth factor | " if with_factors else "") + "strip |",
+              "|---:|---:|---:|---:|---|---|---:|---|" + ("---|" if with_factors else "") + "---|"]
     for rank, f in enumerate(features):
+        description = f"{f.base_description} | {f.factor_text or '-'}" if with_factors else f.description
         lines.append(f"| {rank + 1} | {f.coordinate} | {f.block} | {f.change:.4f} | {f.region} | "
-                     f"({f.centroid[0]:.2f}, {f.centroid[1]:.2f}) | {f.colour_fraction:.2f} | {f.description} | "
+                     f"({f.centroid[0]:.2f}, {f.centroid[1]:.2f}) | {f.colour_fraction:.2f} | {description} | "
                      + (f"![C{f.coordinate}]({strip_directory}/C{f.coordinate}.png) |" if strip_directory else " |"))
     return "\n".join(lines) + "\n"
 
@@ -228,5 +355,5 @@ def write_feature_summary(out_dir: str, generator, model_config: ModelConfig, co
         common.write_png(os.path.join(out_dir, "strips", f"C{coordinate}.png"), strip)
     common.write_png(os.path.join(out_dir, "contact_sheet.png"), result.contact_sheet)
     with open(os.path.join(out_dir, "summary.md"), "w") as handle:
-        handle.write(summary_markdown(result.features, title))
+        handle.write(summary_markdown(result.features, title, factors=result))
     return result
