@@ -58,8 +58,8 @@ def test_help_explains_every_flag():
     process = _run([sys.executable, os.path.join(ROOT, "experiments", "exp_condition.py"), "--helpfull"])
     text = process.stdout + process.stderr
     for flag in ("--model_dir", "--data_dir", "--size", "--stop_after", "--width_multiplier", "--images_per_phase",
-                 "--seed", "--mixed_precision", "--jit_compile", "--strategy", "--fade"):
-        assert flag in text
+                 "--seed", "--mixed_precision", "--[no]jit_compile", "--strategy", "--fade", "--[no]deterministic"):
+        assert flag in text, flag
 
 
 def test_reproduce_smoke_trains_evaluates_and_writes_the_tables(tmp_path, tiny_faces):
