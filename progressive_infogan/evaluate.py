@@ -10,7 +10,6 @@ come from the run's own data through its training preprocessing (DESIGN.md, prot
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
 import os
 import time
@@ -36,10 +35,7 @@ PROTOCOLS = {
 def real_images(data_dir: str, phase: int, preprocessing: str, seed: int) -> metrics.RealImages:
     from progressive_infogan import data, tfrecords
 
-    manifest = tfrecords.read_manifest(data_dir) or {}
-    # The dataset's identity for cached statistics: its name and the checksums of its files.
-    digest = hashlib.sha1(json.dumps(manifest.get("files", data_dir), sort_keys=True).encode()).hexdigest()[:10]
-    dataset_id = f"{os.path.basename(os.path.normpath(data_dir))}-{digest}-{preprocessing}"
+    dataset_id = f"{tfrecords.dataset_identity(data_dir)}-{preprocessing}"
     resize_filter = "legacy bilinear from the next level" if preprocessing == "original" else "box"
 
     def batches(batch_size):

@@ -753,3 +753,12 @@ def write_from_tfds(
 
 def base_prefix(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9_]+", "_", name).strip("_") or "dataset"
+
+
+def dataset_identity(data_dir: str) -> str:
+    """A name for cached statistics of a dataset: its directory name and a hash of its
+    manifest's file checksums (of its absolute path where there is no manifest)."""
+    manifest = read_manifest(data_dir) or {}
+    key = manifest.get("files") or os.path.abspath(data_dir)
+    digest = hashlib.sha1(json.dumps(key, sort_keys=True).encode()).hexdigest()[:10]
+    return f"{os.path.basename(os.path.normpath(data_dir))}-{digest}"

@@ -35,6 +35,8 @@ from typing import Callable, List, NamedTuple, Optional, Sequence
 
 import numpy as np
 
+from progressive_infogan import tfrecords
+
 FORMAT_VERSION = 2
 CACHE_SUBDIRECTORY = "factor_predictors"
 # The summary names a coordinate only after a factor the predictor reads at least this well.
@@ -139,7 +141,7 @@ def r2_scores(targets: np.ndarray, predictions: np.ndarray) -> np.ndarray:
 def load_images_and_factors(data_dir: str, resolution: int, preprocessing: str,
                             num_images: int) -> tuple[np.ndarray, np.ndarray, List[str]]:
     """The first `num_images` images (as the GAN saw them) and their factor rows, in record order."""
-    from progressive_infogan import data, tfrecords
+    from progressive_infogan import data
 
     table = data.read_factors(data_dir)
     factors, names = table["factors"], [str(name) for name in table["names"]]
@@ -201,24 +203,11 @@ def cache_directory() -> str:
     return os.path.join(str(inception.cache_directory()), CACHE_SUBDIRECTORY)
 
 
-def dataset_identity(data_dir: str) -> str:
-    """Name and checksum of a dataset: its manifest's files (sha256s), else its absolute path."""
-    from progressive_infogan import tfrecords
-
-    manifest = tfrecords.read_manifest(data_dir) or {}
-    factors_path = os.path.join(data_dir, "factors.npz")
-    stat = os.stat(factors_path) if os.path.exists(factors_path) else None
-    key = {"files": manifest.get("files") or os.path.abspath(data_dir),
-           "factors": [stat.st_size, int(stat.st_mtime)] if stat and not manifest.get("files") else None}
-    digest = hashlib.sha1(json.dumps(key, sort_keys=True).encode()).hexdigest()[:10]
-    return f"{os.path.basename(os.path.normpath(data_dir))}-{digest}"
-
-
 def cache_path(data_dir: str, resolution: int, preprocessing: str, settings: TrainingSettings,
                cache_dir: Optional[str] = None) -> str:
     settings_key = json.dumps(dict(dataclasses.asdict(settings), version=FORMAT_VERSION), sort_keys=True)
     digest = hashlib.sha1(settings_key.encode()).hexdigest()[:8]
-    name = f"{dataset_identity(data_dir)}-r{resolution}-{preprocessing}-{digest}.npz"
+    name = f"{tfrecords.dataset_identity(data_dir)}-r{resolution}-{preprocessing}-{digest}.npz"
     return os.path.join(cache_dir or cache_directory(), name)
 
 
