@@ -246,6 +246,6 @@ def scaled_down(config: ExperimentConfig, *, width_multiplier: float, images_per
 
 def quick(config: ExperimentConfig) -> ExperimentConfig:
     """The CPU 'quick' size: 1/8 width, phases 2..5 at batch 32, 800 steps per phase, and
-    running averages over ~100 steps (about 10 minutes on a 2-core CPU)."""
+    running averages over ~100 steps (about 5 minutes on a 2-core CPU)."""
     return scaled_down(config, width_multiplier=1 / 8, images_per_phase=25_600, min_steps=100, stop_after=5,
                        batch_sizes={2: 32, 3: 32, 4: 32, 5: 32}, averaging_steps=100)

@@ -22,7 +22,7 @@ flags.DEFINE_string("data_dir", None, "Directory of per-resolution TFRecords (da
                     "bundled synthetic faces in data/synthetic_faces, prepared on first use.")
 flags.DEFINE_enum("size", "full", ["full", "quick", "smoke"],
                   "full: the thesis configuration (GPU, days). quick: 1/8 width, phases 2..5, 800 steps "
-                  "per phase, about 10 minutes on a 2-core CPU. smoke: a few steps per phase, for tests.")
+                  "per phase, about 5 minutes on a 2-core CPU. smoke: a few steps per phase, for tests.")
 flags.DEFINE_integer("stop_after", None, "Last phase to train (resolution 2^phase); default: the size's.")
 flags.DEFINE_float("width_multiplier", None, "Scale every layer's channel count; default: the size's.")
 flags.DEFINE_integer("images_per_phase", None, "Images per phase before the min-steps floor (thesis: 384000).")
