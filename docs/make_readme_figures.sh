@@ -26,6 +26,7 @@ cli traversal --coordinates=19,30,44,49 --num_samples=3
 cli averaging --coordinates=19 --num_samples=30
 cli blocks --num_samples=4
 cli animation --coordinates=30 --coord_resolution=12 --grid_size=2 --frame_size=128 --nomp4
+cli interpolation --interpolation_points=3 --interpolation_steps=8 --grid_size=2 --frame_size=128 --nomp4
 cli summary --num_samples=4 --coordinates=19,22,30,44,49,53
 for photo in orl_s1_1 synthetic_face; do
   "$python" -m progressive_infogan.explore.cli project --run_dir="$run" --out="$out/project_$photo" \
