@@ -26,7 +26,7 @@ PROTOCOLS = {
     "thesis": metrics.EvalSettings(),
     "quick": metrics.EvalSettings(batch_size=16, fid_num_images=1000, msssim_num_pairs=250,
                                   infogan_num_batches=200, isolation_num_images=16, standard_fid_num_images=2000),
-    "smoke": metrics.EvalSettings(fid_num_images=20, msssim_num_pairs=4, infogan_num_batches=2,
+    "smoke": metrics.EvalSettings(batch_size=2, fid_num_images=20, msssim_num_pairs=4, infogan_num_batches=2,
                                   isolation_num_images=2, standard_fid_num_images=20, standard_fid_draws=2,
                                   progress=False),
 }
@@ -62,10 +62,14 @@ def read_run_options(run_dir: str) -> Dict[str, object]:
 def evaluate(path: str, metric_names: Sequence[str] = THESIS_METRICS, protocol: str = "thesis",
              step: Optional[int] = None, data_dir: Optional[str] = None,
              settings: Optional[metrics.EvalSettings] = None, write: bool = True) -> Dict[str, object]:
-    """Score a run's checkpoint and append the line to `<run_dir>/metrics.jsonl`."""
-    if protocol not in PROTOCOLS:
-        raise ValueError(f"unknown protocol {protocol!r}; choose one of {', '.join(PROTOCOLS)}")
-    settings = settings or PROTOCOLS[protocol]
+    """Score a run's checkpoint and append the line to `<run_dir>/metrics.jsonl`.
+
+    `protocol` names the sample counts of PROTOCOLS, or labels the line when `settings` are given.
+    """
+    if settings is None:
+        if protocol not in PROTOCOLS:
+            raise ValueError(f"unknown protocol {protocol!r}; choose one of {', '.join(PROTOCOLS)}")
+        settings = PROTOCOLS[protocol]
     run = checkpoints.load_run(path, step=step)
     options = read_run_options(run.run_dir)
     data_dir = data_dir or options.get("data_dir")
@@ -109,10 +113,17 @@ def main(argv):
     if len(argv) > 1:
         raise SystemExit(f"unexpected arguments: {argv[1:]}")
     names = [name for name in flags_.metrics.split(",") if name]
+    # Any sample count given as a flag overrides the protocol's.
+    overrides = {field.name: getattr(flags_, field.name) for field in dataclasses.fields(metrics.EvalSettings)
+                 if field.name != "progress" and getattr(flags_, field.name) is not None}
+    settings = dataclasses.replace(PROTOCOLS[flags_.protocol], **overrides)
+    # Lines with other sample counts must not pass for the protocol's in the tables.
+    protocol = f"{flags_.protocol}-custom" if overrides else flags_.protocol
     if flags_.skip_if_done and already_evaluated(flags_.run_dir, flags_.protocol, flags_.step):
         print(f"{flags_.run_dir}: already evaluated ({flags_.protocol} protocol); skipping")
         return
-    line = evaluate(flags_.run_dir, names, protocol=flags_.protocol, step=flags_.step, data_dir=flags_.data_dir)
+    line = evaluate(flags_.run_dir, names, protocol=protocol, step=flags_.step, data_dir=flags_.data_dir,
+                    settings=settings)
     summary = {name: value for name, value in line["metrics"].items() if "/coord_" not in name}
     print(json.dumps({"experiment": line["experiment"], "step": line["step"], "metrics": summary}, indent=2))
 
@@ -128,6 +139,14 @@ if __name__ == "__main__":
                       "Sample counts: thesis (5k FID images, 2000 MS-SSIM pairs, 3000 InfoGAN batches, 128 "
                       "isolation images), quick (a CPU-sized version), smoke (seconds, for tests).")
     flags.DEFINE_string("data_dir", None, "Real images; default: the data directory the run trained on.")
+    flags.DEFINE_integer("seed", None, "Seed of the generated samples (default 0).")
+    flags.DEFINE_integer("batch_size", None, "Images per batch; default: the phase's training batch (as the original).")
+    flags.DEFINE_integer("fid_num_images", None, "FID, thesis protocol: generated and real images (thesis 5000).")
+    flags.DEFINE_integer("msssim_num_pairs", None, "MS-SSIM diversity: consecutive pairs (thesis 2000).")
+    flags.DEFINE_integer("infogan_num_batches", None, "InfoGAN penalty / code reconstruction error: batches (thesis 3000).")
+    flags.DEFINE_integer("isolation_num_images", None, "Isolation: base samples per coordinate (thesis 128).")
+    flags.DEFINE_integer("standard_fid_num_images", None, "FID, standard protocol: generated images per draw (50000).")
+    flags.DEFINE_integer("standard_fid_draws", None, "FID, standard protocol: independent draws (3).")
     flags.DEFINE_bool("skip_if_done", False, "Do nothing if metrics.jsonl already has this protocol at this step.")
     flags.mark_flag_as_required("run_dir")
     app.run(main)

@@ -73,7 +73,9 @@ def read_metrics_lines(path: str) -> List[dict]:
 
 
 def read_run(run_dir: str, step: Optional[int] = None, protocol: Optional[str] = None) -> Optional[RunResult]:
-    """The newest (last) metrics.jsonl line of a run, or the newest at `step` / of `protocol`.
+    """The newest (last) metrics.jsonl line of a run, or the newest at `step` / of `protocol`,
+    with the metrics of every line of the same step and protocol merged (newer lines win), so
+    metrics evaluated by separate commands end up in one row.
 
     Returns None if the run has no matching line."""
     records = read_metrics_lines(os.path.join(run_dir, METRICS_FILE))
@@ -92,7 +94,11 @@ def read_run(run_dir: str, step: Optional[int] = None, protocol: Optional[str] =
         experiment = record["experiment"]
     else:
         raise FileNotFoundError(f"{run_dir}: no {CONFIG_FILE} and no experiment in {METRICS_FILE}")
-    metrics = {name: _as_float(value) for name, value in record.get("metrics", {}).items()
+    merged = {}
+    for other in records:
+        if other.get("step") == record.get("step") and other.get("protocol") == record.get("protocol"):
+            merged.update(other.get("metrics", {}))
+    metrics = {name: _as_float(value) for name, value in merged.items()
                if value is None or isinstance(value, (int, float))}
     return RunResult(run_dir=run_dir, experiment=experiment, step=record.get("step"), phase=record.get("phase"),
                      protocol=record.get("protocol"), time=record.get("time"), metrics=metrics)

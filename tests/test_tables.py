@@ -164,3 +164,16 @@ def test_thesis_constants_match_the_spec_transcription():
                 assert cell == ("N/A" if value is None else repr(value))
                 checked += 1
     assert checked == 168
+
+
+def test_metrics_of_separate_evaluations_of_one_checkpoint_merge(tmp_path):
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    (run_dir / "config.json").write_text(preset("exp_condition").to_json())
+    lines = [{"experiment": "exp_condition", "step": 10, "phase": 7, "protocol": "thesis", "metrics": {"fid": 30.0}},
+             {"experiment": "exp_condition", "step": 10, "phase": 7, "protocol": "other", "metrics": {"fid": 99.0}},
+             {"experiment": "exp_condition", "step": 10, "phase": 7, "protocol": "thesis",
+              "metrics": {"code_reconstruction_error/overall": 0.4}}]
+    (run_dir / "metrics.jsonl").write_text("\n".join(json.dumps(line) for line in lines) + "\n")
+    result = tables.read_run(str(run_dir), protocol="thesis")
+    assert result.metrics == {"fid": 30.0, "code_reconstruction_error/overall": 0.4}

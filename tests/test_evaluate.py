@@ -1,0 +1,30 @@
+import json
+
+import pytest
+
+from progressive_infogan import evaluate
+from explore_fixtures import make_run, small_config
+
+
+def test_evaluate_appends_a_line_and_knows_it_is_done(tmp_path):
+    run_dir = str(tmp_path / "run")
+    make_run(run_dir, small_config("exp_condition"), phase=3, step=100)
+    assert not evaluate.already_evaluated(run_dir, "smoke")
+    line = evaluate.evaluate(run_dir, ["infogan", "isolation"], protocol="smoke")
+    assert line["step"] == 100 and line["phase"] == 3 and line["protocol"] == "smoke"
+    assert 0.0 < line["metrics"]["code_reconstruction_error/overall"] < 3.0
+    # A block-6 coordinate does not enter a phase-3 generator: perfectly isolated.
+    assert line["metrics"]["msssim_isolation/coord_64"] == 1.0 and line["metrics"]["mse_isolation/coord_64"] == 0.0
+    with open(tmp_path / "run" / "metrics.jsonl") as handle:
+        assert json.loads(handle.readline()) == line
+    assert evaluate.already_evaluated(run_dir, "smoke")
+    assert not evaluate.already_evaluated(run_dir, "thesis")
+
+
+def test_metrics_that_need_real_images_ask_for_a_data_directory(tmp_path):
+    run_dir = str(tmp_path / "run")
+    make_run(run_dir, small_config("exp_condition"), phase=3)
+    with pytest.raises(ValueError, match="--data_dir"):
+        evaluate.evaluate(run_dir, ["fid"], protocol="smoke")
+    with pytest.raises(ValueError, match="unknown protocol"):
+        evaluate.evaluate(run_dir, ["infogan"], protocol="nonsense")
