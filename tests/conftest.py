@@ -6,6 +6,9 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
+# Fixtures shared by the explore, export and evaluate tests: a small run directory.
+from explore_fixtures import small_run, small_run_dir  # noqa: E402, F401
+
 
 @pytest.fixture(autouse=True)
 def _seed():

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from explore_fixtures import EFFECTIVE_COORDINATE, INEFFECTIVE_COORDINATE, small_run, small_run_dir  # noqa: F401
+from explore_fixtures import EFFECTIVE_COORDINATE, INEFFECTIVE_COORDINATE
 from progressive_infogan.explore import animation, common
 
 

@@ -2,7 +2,7 @@ import numpy as np
 from PIL import Image
 from scipy import ndimage
 
-from explore_fixtures import EFFECTIVE_COORDINATE, INEFFECTIVE_COORDINATE, PHASE, small_run, small_run_dir  # noqa: F401
+from explore_fixtures import EFFECTIVE_COORDINATE, INEFFECTIVE_COORDINATE, PHASE
 from progressive_infogan.explore import averaging, blocks, common
 
 SIZE = 2 ** PHASE

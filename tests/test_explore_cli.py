@@ -7,7 +7,7 @@ import pytest
 from absl import flags
 from PIL import Image
 
-from explore_fixtures import INEFFECTIVE_COORDINATE, small_run_dir  # noqa: F401
+from explore_fixtures import INEFFECTIVE_COORDINATE
 from progressive_infogan.explore import cli, examples
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

@@ -3,7 +3,7 @@ import os
 import numpy as np
 import pytest
 
-from explore_fixtures import EFFECTIVE_COORDINATE, INEFFECTIVE_COORDINATE, small_config, small_run, small_run_dir  # noqa: F401
+from explore_fixtures import EFFECTIVE_COORDINATE, INEFFECTIVE_COORDINATE, small_config
 from progressive_infogan.explore import summary
 
 

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from explore_fixtures import EFFECTIVE_COORDINATE, INEFFECTIVE_COORDINATE, PHASE, small_config, small_run, small_run_dir  # noqa: F401
+from explore_fixtures import EFFECTIVE_COORDINATE, INEFFECTIVE_COORDINATE, PHASE, small_config
 from progressive_infogan.explore import common, tensorboard, traversal
 
 SIZE = 2 ** PHASE

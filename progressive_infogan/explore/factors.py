@@ -31,7 +31,7 @@ import json
 import os
 import tempfile
 import time
-from typing import Callable, List, NamedTuple, Optional, Sequence
+from typing import Callable, List, NamedTuple, Optional
 
 import numpy as np
 

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 from typing import Callable, Dict
 
-from progressive_infogan.metrics.common import EvalSettings, RealImages  # noqa: F401
+from progressive_infogan.metrics.common import EvalSettings, RealImages
+
+__all__ = ["EvalSettings", "RealImages", "get", "names"]
 
 
 def _registry() -> Dict[str, Callable]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from typing import Callable, Dict, Iterator, Optional
+from typing import Callable, Iterator, Optional
 
 import numpy as np
 
