@@ -1,25 +1,53 @@
 #!/usr/bin/env bash
-# Regenerates the thesis's result tables (Figs. 21-23, 26-31): trains each experiment,
-# evaluates it, and writes our numbers beside the thesis's into results/<mode>/.
+# Regenerates the thesis's result tables (Figs. 21-23, 26-31) and scores its findings: trains
+# each experiment for each seed, evaluates it, and writes our numbers beside the thesis's into
+# results/<mode>/ (mean ± sd over seeds; per-seed values in fig<N>_seeds.csv).
 #
-#   bash reproduce.sh --full    thesis-scale runs (GPU; days per run). Resumable: rerun to
-#                               continue; finished runs and evaluations are skipped.
-#   bash reproduce.sh --quick   a scaled-down reproduction on the synthetic faces, ~45 min on
-#                               a 2-core CPU: exp_vanilla, exp_condition, exp_consistency_300,
-#                               exp_condition_4vars (and more with EXPERIMENTS="...").
-#   bash reproduce.sh --smoke   seconds to minutes; the test suite runs it.
+#   bash reproduce.sh --full --data_dir=DIR   thesis-scale runs (GPU; days per run)
+#   bash reproduce.sh --quick                 a scaled-down reproduction on the synthetic faces
+#                                             (~35 min per seed on a 2-core CPU)
+#   bash reproduce.sh --smoke                 seconds to minutes; the test suite runs it
+#
+# Options (after the mode):
+#   --seeds=0,1,2        seeds to train and evaluate (default 0). Seed 0 lives in RUNS_ROOT/<exp>,
+#                        seed N in RUNS_ROOT/<exp>_seed<N>.
+#   --data_dir=DIR       the dataset's TFRecords (data_prep/), passed to every experiment.
+#   --allow_synthetic    --full only: train on the synthetic faces, whose numbers are not
+#                        comparable with the thesis's CelebA-HQ values.
+#
+# Resumable: rerun the same command to continue. A finished run is not retrained (its script
+# resumes at its last step and returns) and a finished evaluation is skipped, so the evidence
+# can be built over several sittings. A run that stops early (SIGTERM) stops the script before
+# its evaluation.
 #
 # Environment: PYTHON (default .venv/bin/python if present), RUNS_ROOT, RESULTS_DIR,
 # EXPERIMENTS (space-separated names), EXTRA_FLAGS (passed to every experiment script).
 set -euo pipefail
 cd "$(dirname "$0")"
 
+usage="usage: bash reproduce.sh --full|--quick|--smoke [--seeds=0,1,2] [--data_dir=DIR] [--allow_synthetic]"
 mode="${1:---quick}"
+[ $# -gt 0 ] && shift
+seeds="0"; data_dir=""; allow_synthetic=0
+for argument in "$@"; do
+  case "$argument" in
+    --seeds=*) seeds="${argument#--seeds=}" ;;
+    --data_dir=*) data_dir="${argument#--data_dir=}" ;;
+    --allow_synthetic) allow_synthetic=1 ;;
+    *) echo "$usage" >&2; exit 2 ;;
+  esac
+done
 case "$mode" in
   --full)
     size=full; protocol=thesis
     default_experiments="exp_vanilla exp_gradual_loss exp_unmask exp_append_simple exp_append_channels
-      exp_condition exp_condition_8vars exp_condition_4vars exp_consistency_30 exp_consistency_300" ;;
+      exp_condition exp_condition_8vars exp_condition_4vars exp_consistency_30 exp_consistency_300"
+    if [ -z "$data_dir" ] && [ "$allow_synthetic" = 0 ]; then
+      echo "reproduce.sh --full: give the thesis's dataset with --data_dir=DIR (e.g. CelebA-HQ prepared by" \
+           "data_prep/), or --allow_synthetic to train on the synthetic faces, whose numbers are not" \
+           "comparable with the thesis's" >&2
+      exit 2
+    fi ;;
   --quick)
     size=quick; protocol=quick
     default_experiments="exp_vanilla exp_condition exp_consistency_300 exp_condition_4vars" ;;
@@ -27,7 +55,7 @@ case "$mode" in
     size=smoke; protocol=smoke
     default_experiments="exp_vanilla exp_condition" ;;
   *)
-    echo "usage: bash reproduce.sh --full | --quick | --smoke" >&2; exit 2 ;;
+    echo "$usage" >&2; exit 2 ;;
 esac
 name="${mode#--}"
 if [ -z "${PYTHON:-}" ]; then
@@ -36,18 +64,28 @@ fi
 runs_root="${RUNS_ROOT:-runs/$name}"
 results_dir="${RESULTS_DIR:-results/$name}"
 experiments="${EXPERIMENTS:-$default_experiments}"
+data_flag=""
+[ -n "$data_dir" ] && data_flag="--data_dir=$data_dir"
+fromrgb=$(echo "${EXTRA_FLAGS:-}" | grep -o -- '--fromrgb_image_diffs=[0-9]*' | cut -d= -f2 || true)
+echo "== $size size, seeds $seeds, data: ${data_dir:-the synthetic faces (default)}"
+echo "== D's fromRGB sees ${fromrgb:-0} image-difference input(s) (0: the original HEAD; the thesis runs most" \
+     "likely had 2: EXTRA_FLAGS=--fromrgb_image_diffs=2)"
 started=$(date +%s)
 
 for experiment in $experiments; do
-  run_dir="$runs_root/$experiment"
-  script="experiments/$(echo "$experiment" | tr . _).py"
-  echo "== $experiment: train ($size) -> $run_dir"
-  # shellcheck disable=SC2086
-  "$PYTHON" "$script" --size="$size" --model_dir="$run_dir" --progress_bar=false --export=false ${EXTRA_FLAGS:-}
-  echo "== $experiment: evaluate ($protocol protocol)"
-  "$PYTHON" -m progressive_infogan.evaluate --run_dir="$run_dir" --protocol="$protocol" --skip_if_done
+  for seed in ${seeds//,/ }; do
+    run_dir="$runs_root/$experiment"
+    [ "$seed" != 0 ] && run_dir="${run_dir}_seed$seed"
+    script="experiments/$(echo "$experiment" | tr . _).py"
+    echo "== $experiment seed $seed: train ($size) -> $run_dir"
+    # shellcheck disable=SC2086
+    "$PYTHON" "$script" --size="$size" --model_dir="$run_dir" --seed="$seed" --progress_bar=false --export=false \
+      $data_flag ${EXTRA_FLAGS:-}
+    echo "== $experiment seed $seed: evaluate ($protocol protocol)"
+    "$PYTHON" -m progressive_infogan.evaluate --run_dir="$run_dir" --protocol="$protocol" --skip_if_done
+  done
 done
 
 echo "== tables -> $results_dir"
-"$PYTHON" -m progressive_infogan.tables --runs_root="$runs_root" --out="$results_dir" --directions
-echo "== done in $(( $(date +%s) - started )) s; see $results_dir/tables.md"
+"$PYTHON" -m progressive_infogan.tables --runs_root="$runs_root" --out="$results_dir" --findings
+echo "== done in $(( $(date +%s) - started )) s; see $results_dir/tables.md and $results_dir/findings.md"

@@ -8,9 +8,12 @@ code coordinate (NaN, JSON null); "—" means no run of that experiment, or no s
 
     python -m progressive_infogan.tables --runs_root=runs --out=results
 
-writes, per figure, `fig<N>.md`, `fig<N>.csv` and a bar chart `fig<N>.png`, the
-`directions.md` report (are the thesis' main findings reproduced?) and `tables.md`, an index
-with everything.
+writes, per figure, `fig<N>.md`, `fig<N>.csv`, the per-seed values `fig<N>_seeds.csv` and a
+bar chart `fig<N>.png`, the `findings.md` report (every comparative finding of the thesis with
+its verdict over seeds, `findings.py`) and `tables.md`, an index with everything.
+
+An experiment run with several seeds (`run_options.json`'s seed) is shown as mean ± sd over
+its seeds; the thesis values are single runs.
 """
 
 from __future__ import annotations
@@ -21,19 +24,19 @@ import io
 import json
 import math
 import os
-from typing import Dict, Iterable, List, Mapping, Optional, Sequence
+from typing import Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 
+import numpy as np
+
+from progressive_infogan import findings
 from progressive_infogan.thesis_results import FIGURES, Figure
 
 MISSING = "—"
 NOT_APPLICABLE = "N/A"
 METRICS_FILE = "metrics.jsonl"
 CONFIG_FILE = "config.json"
+RUN_OPTIONS_FILE = "run_options.json"
 THESIS_PHASE = 7
-
-REPRODUCED = "reproduced"
-NOT_REPRODUCED = "not reproduced"
-NOT_ENOUGH_RUNS = "not enough runs"
 
 
 # --- Reading run directories ---------------------------------------------------------------
@@ -49,6 +52,7 @@ class RunResult:
     protocol: Optional[str]
     time: Optional[str]
     metrics: Dict[str, float]  # JSON null -> NaN
+    seed: int = 0
 
     def value(self, metric: str) -> Optional[float]:
         """The metric (NaN for N/A), or None if this evaluation did not compute it."""
@@ -101,7 +105,16 @@ def read_run(run_dir: str, step: Optional[int] = None, protocol: Optional[str] =
     metrics = {name: _as_float(value) for name, value in merged.items()
                if value is None or isinstance(value, (int, float))}
     return RunResult(run_dir=run_dir, experiment=experiment, step=record.get("step"), phase=record.get("phase"),
-                     protocol=record.get("protocol"), time=record.get("time"), metrics=metrics)
+                     protocol=record.get("protocol"), time=record.get("time"), metrics=metrics,
+                     seed=_run_seed(run_dir))
+
+
+def _run_seed(run_dir: str) -> int:
+    path = os.path.join(run_dir, RUN_OPTIONS_FILE)
+    if not os.path.isfile(path):
+        return 0  # RunOptions' default
+    with open(path) as handle:
+        return int(json.load(handle).get("seed", 0))
 
 
 def find_run_dirs(root: str) -> List[str]:
@@ -113,27 +126,53 @@ def find_run_dirs(root: str) -> List[str]:
     return sorted(found)
 
 
+Results = Mapping[str, Sequence[RunResult]]  # experiment -> one evaluation per seed
+
+
 def collect_results(run_dirs: Iterable[str], step: Optional[int] = None,
-                    protocol: Optional[str] = None) -> Dict[str, RunResult]:
-    """Experiment name -> its evaluation. If several runs are of one experiment, the one
-    evaluated last (by the line's `time`) wins; the tables name the run they used."""
-    results: Dict[str, RunResult] = {}
+                    protocol: Optional[str] = None) -> Dict[str, List[RunResult]]:
+    """Experiment name -> its evaluations, one per seed, in seed order. If several runs are of
+    one experiment and seed, the one evaluated last (by the line's `time`) wins; the tables
+    name the runs they used."""
+    chosen: Dict[tuple, RunResult] = {}
     for run_dir in run_dirs:
         result = read_run(run_dir, step=step, protocol=protocol)
         if result is None:
             continue
-        current = results.get(result.experiment)
+        key = (result.experiment, result.seed)
+        current = chosen.get(key)
         if current is None or (result.time or "") >= (current.time or ""):
-            results[result.experiment] = result
+            chosen[key] = result
+    results: Dict[str, List[RunResult]] = {}
+    for (experiment, _), result in sorted(chosen.items()):
+        results.setdefault(experiment, []).append(result)
     return results
+
+
+def seed_values(runs: Sequence[RunResult], metric: str) -> List[float]:
+    """The metric in each seed that computed it (NaN for N/A)."""
+    return [value for value in (run.value(metric) for run in runs) if value is not None]
+
+
+def mean_and_sd(values: Sequence[float]) -> Tuple[Optional[float], Optional[float]]:
+    """(mean, sample sd) over seeds; None if no seed has the value, NaN if it is N/A."""
+    if not values:
+        return None, None
+    array = np.asarray(values, dtype=np.float64)
+    if np.isnan(array).any():
+        return math.nan, math.nan
+    return float(array.mean()), (float(array.std(ddof=1)) if array.size > 1 else 0.0)
 
 
 # --- Tables ---------------------------------------------------------------------------------
 
-def _format_ours(value: Optional[float]) -> str:
-    if value is None:
+def _format_ours(values: Sequence[float]) -> str:
+    mean, sd = mean_and_sd(values)
+    if mean is None:
         return MISSING
-    return NOT_APPLICABLE if math.isnan(value) else f"{value:.4f}"
+    if math.isnan(mean):
+        return NOT_APPLICABLE
+    return f"{mean:.4f}" if len(values) == 1 else f"{mean:.4f} ± {sd:.4f} (n={len(values)})"
 
 
 def _format_thesis(value: Optional[float]) -> str:
@@ -155,21 +194,36 @@ def _format_difference(value: Optional[float]) -> str:
     return NOT_APPLICABLE if math.isnan(value) else f"{value:+.4f}"
 
 
-def figure_table(figure: Figure, results: Mapping[str, RunResult], unique_headers: bool = False):
+def figure_table(figure: Figure, results: Results, unique_headers: bool = False):
     """(headers, rows) of a figure: "Experiment", then per thesis column "<col> (ours)",
-    "<col> (thesis)", "Δ" (or "Δ <col>" with `unique_headers`, for CSV). Cells are strings."""
+    "<col> (thesis)", "Δ" (or "Δ <col>" with `unique_headers`, for CSV). Cells are strings;
+    ours is the mean ± sd over seeds when there are several, and Δ uses the mean."""
     headers = ["Experiment"]
     for header, _ in figure.columns:
         headers += [f"{header} (ours)", f"{header} (thesis)", f"Δ {header}" if unique_headers else "Δ"]
     rows = []
     for experiment, thesis_values in figure.rows:
-        result = results.get(experiment)
+        runs = results.get(experiment, ())
         row = [experiment]
         for (_, metric), thesis in zip(figure.columns, thesis_values):
-            ours = result.value(metric) if result is not None else None
-            row += [_format_ours(ours), _format_thesis(thesis), _format_difference(difference(ours, thesis))]
+            values = seed_values(runs, metric)
+            mean, _ = mean_and_sd(values)
+            row += [_format_ours(values), _format_thesis(thesis), _format_difference(difference(mean, thesis))]
         rows.append(row)
     return headers, rows
+
+
+def figure_seeds_csv(figure: Figure, results: Results) -> str:
+    """Every seed's own values: one row per (experiment, seed), one column per thesis column."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(["Experiment", "Seed", "Run directory"] + [header for header, _ in figure.columns])
+    for experiment in figure.experiments:
+        for run in results.get(experiment, ()):
+            writer.writerow([experiment, run.seed, run.run_dir] + [
+                _format_ours([] if run.value(metric) is None else [run.value(metric)])
+                for _, metric in figure.columns])
+    return buffer.getvalue()
 
 
 def _markdown_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
@@ -178,23 +232,25 @@ def _markdown_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> st
     return "\n".join(lines) + "\n"
 
 
-def _source_notes(figure: Figure, results: Mapping[str, RunResult]) -> List[str]:
+def _source_notes(figure: Figure, results: Results) -> List[str]:
     notes = []
     for experiment in figure.experiments:
-        result = results.get(experiment)
-        if result is None:
-            continue
-        warning = ""
-        if result.phase is not None and result.phase != THESIS_PHASE:
-            warning += f" — not after phase {THESIS_PHASE}, the thesis' point"
-        if result.protocol not in (None, "thesis"):
-            warning += f" — {result.protocol} protocol, not the thesis'"
-        notes.append(f"- ours for {experiment}: `{result.run_dir}`, step {result.step}, phase {result.phase}, "
-                     f"protocol {result.protocol}{warning}")
+        for result in results.get(experiment, ()):
+            notes.append(_source_note(result))
     return notes
 
 
-def figure_markdown(figure: Figure, results: Mapping[str, RunResult], image: Optional[str] = None) -> str:
+def _source_note(result: RunResult) -> str:
+    warning = ""
+    if result.phase is not None and result.phase != THESIS_PHASE:
+        warning += f" — not after phase {THESIS_PHASE}, the thesis' point"
+    if result.protocol not in (None, "thesis"):
+        warning += f" — {result.protocol} protocol, not the thesis'"
+    return (f"- ours for {result.experiment}, seed {result.seed}: `{result.run_dir}`, step {result.step}, "
+            f"phase {result.phase}, protocol {result.protocol}{warning}")
+
+
+def figure_markdown(figure: Figure, results: Results, image: Optional[str] = None) -> str:
     """The figure's markdown: title, table, where our values come from, and the bar chart."""
     headers, rows = figure_table(figure, results)
     parts = [f"### Fig. {figure.number} — {figure.title}\n\n", _markdown_table(headers, rows)]
@@ -208,7 +264,7 @@ def figure_markdown(figure: Figure, results: Mapping[str, RunResult], image: Opt
     return "".join(parts)
 
 
-def figure_csv(figure: Figure, results: Mapping[str, RunResult]) -> str:
+def figure_csv(figure: Figure, results: Results) -> str:
     headers, rows = figure_table(figure, results, unique_headers=True)
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
@@ -217,8 +273,9 @@ def figure_csv(figure: Figure, results: Mapping[str, RunResult]) -> str:
     return buffer.getvalue()
 
 
-def plot_figure(figure: Figure, results: Mapping[str, RunResult], path: str) -> None:
-    """Bar charts, one panel per thesis column: thesis vs ours for every experiment."""
+def plot_figure(figure: Figure, results: Results, path: str) -> None:
+    """Bar charts, one panel per thesis column: thesis vs ours (mean, with the sd over seeds as
+    an error bar) for every experiment."""
     # The object-oriented API with the Agg canvas: no pyplot state, no display needed.
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure as MplFigure
@@ -233,11 +290,13 @@ def plot_figure(figure: Figure, results: Mapping[str, RunResult], path: str) -> 
     for index, (header, metric) in enumerate(figure.columns):
         axes = chart.add_subplot(panel_rows, panels_per_row, index + 1)
         thesis = [figure.value(experiment, metric) for experiment in experiments]
-        ours = [results[experiment].value(metric) if experiment in results else None for experiment in experiments]
+        ours = [mean_and_sd(seed_values(results.get(experiment, ()), metric)) for experiment in experiments]
         thesis = [math.nan if value is None else value for value in thesis]
-        ours = [math.nan if value is None else value for value in ours]
+        means = [math.nan if mean is None else mean for mean, _ in ours]
+        spreads = [math.nan if sd is None else sd for _, sd in ours]
         axes.bar([p - 0.2 for p in positions], thesis, width=0.4, label="thesis", color="0.6")
-        axes.bar([p + 0.2 for p in positions], ours, width=0.4, label="ours", color="tab:blue")
+        axes.bar([p + 0.2 for p in positions], means, yerr=spreads, width=0.4, label="ours", color="tab:blue",
+                 capsize=2)
         axes.set_title(header, fontsize=9)
         axes.set_xticks(positions)
         axes.set_xticklabels([experiment.replace("exp_", "") for experiment in experiments], rotation=45,
@@ -249,109 +308,16 @@ def plot_figure(figure: Figure, results: Mapping[str, RunResult], path: str) -> 
     chart.savefig(path, dpi=100)
 
 
-# --- Directions -----------------------------------------------------------------------------
-
-@dataclasses.dataclass(frozen=True)
-class Direction:
-    """One of the thesis' directional findings and whether our runs show it."""
-
-    key: str
-    claim: str
-    status: str  # REPRODUCED / NOT_REPRODUCED / NOT_ENOUGH_RUNS
-    details: str
-
-
-def _overall(results: Mapping[str, RunResult], experiment: str, metric: str) -> Optional[float]:
-    result = results.get(experiment)
-    value = result.value(metric) if result is not None else None
-    return None if value is None or math.isnan(value) else value
-
-
-def _compare(checks: List[tuple]) -> str:
-    return REPRODUCED if all(holds for holds, _ in checks) else NOT_REPRODUCED
-
-
-def _describe(checks: List[tuple]) -> str:
-    return "; ".join(f"{text} {'✓' if holds else '✗'}" for holds, text in checks)
-
-
-CRE = "code_reconstruction_error/overall"
-MSSSIM_ISOLATION = "msssim_isolation/overall"
-MSE_ISOLATION = "mse_isolation/overall"
-
-
-def directions(results: Mapping[str, RunResult]) -> List[Direction]:
-    """Whether the runs present reproduce the thesis' directional findings:
-
-    (a) exp_condition has a lower code reconstruction error than exp_vanilla (Fig. 22);
-    (b) the consistency loss (exp_consistency_30 / _300) raises MS-SSIM isolation over
-        exp_condition (Fig. 27);
-    (c) fewer code variables (exp_condition_8vars, _4vars) lower the code reconstruction error
-        but also the MS-SSIM isolation, relative to exp_condition and, with both present,
-        4vars below 8vars (Figs. 30, 31).
-    """
-    found = []
-
-    condition, vanilla = _overall(results, "exp_condition", CRE), _overall(results, "exp_vanilla", CRE)
-    claim = "exp_condition beats exp_vanilla on code reconstruction error (lower; thesis 0.3035 vs 0.4327)"
-    if condition is None or vanilla is None:
-        found.append(Direction("a", claim, NOT_ENOUGH_RUNS, "needs exp_condition and exp_vanilla with "
-                                                           "code_reconstruction_error/overall"))
-    else:
-        checks = [(condition < vanilla, f"exp_condition {condition:.4f} < exp_vanilla {vanilla:.4f}")]
-        found.append(Direction("a", claim, _compare(checks), _describe(checks)))
-
-    claim = ("consistency loss raises MS-SSIM isolation over exp_condition "
-             "(thesis 0.9407 / 0.9415 vs 0.9303)")
-    base = _overall(results, "exp_condition", MSSSIM_ISOLATION)
-    present = [(name, _overall(results, name, MSSSIM_ISOLATION)) for name in ("exp_consistency_30",
-                                                                               "exp_consistency_300")]
-    present = [(name, value) for name, value in present if value is not None]
-    if base is None or not present:
-        found.append(Direction("b", claim, NOT_ENOUGH_RUNS, "needs exp_condition and exp_consistency_30 or _300 "
-                                                            "with msssim_isolation/overall"))
-    else:
-        checks = [(value > base, f"{name} {value:.4f} > exp_condition {base:.4f}") for name, value in present]
-        found.append(Direction("b", claim, _compare(checks), _describe(checks)))
-
-    claim = ("fewer code variables lower the code reconstruction error but also the MS-SSIM isolation "
-             "(thesis CRE 0.3035 > 0.2349 (8vars) > 0.1864 (4vars); isolation 0.9303 > 0.878 > 0.7901)")
-    base_error, base_isolation = _overall(results, "exp_condition", CRE), _overall(results, "exp_condition",
-                                                                                    MSSSIM_ISOLATION)
-    present = []
-    for name in ("exp_condition_8vars", "exp_condition_4vars"):
-        error, isolation = _overall(results, name, CRE), _overall(results, name, MSSSIM_ISOLATION)
-        if error is not None and isolation is not None:
-            present.append((name, error, isolation))
-    if base_error is None or base_isolation is None or not present:
-        found.append(Direction("c", claim, NOT_ENOUGH_RUNS, "needs exp_condition and exp_condition_8vars or _4vars "
-                                                            "with code_reconstruction_error/overall and "
-                                                            "msssim_isolation/overall"))
-    else:
-        checks = []
-        for name, error, isolation in present:
-            checks.append((error < base_error, f"CRE {name} {error:.4f} < exp_condition {base_error:.4f}"))
-            checks.append((isolation < base_isolation,
-                           f"isolation {name} {isolation:.4f} < exp_condition {base_isolation:.4f}"))
-        if len(present) == 2:
-            (_, error8, isolation8), (_, error4, isolation4) = present
-            checks.append((error4 < error8, f"CRE 4vars {error4:.4f} < 8vars {error8:.4f}"))
-            checks.append((isolation4 < isolation8, f"isolation 4vars {isolation4:.4f} < 8vars {isolation8:.4f}"))
-        found.append(Direction("c", claim, _compare(checks), _describe(checks)))
-    return found
-
-
-def directions_markdown(results: Mapping[str, RunResult]) -> str:
-    lines = ["### Directional findings of the thesis\n"]
-    for direction in directions(results):
-        lines.append(f"- ({direction.key}) {direction.claim}: **{direction.status}** — {direction.details}")
-    return "\n".join(lines) + "\n"
-
-
 # --- Writing everything ---------------------------------------------------------------------
 
-def write_tables(results: Mapping[str, RunResult], out_dir: str, charts: bool = True) -> Dict[str, str]:
-    """Writes fig<N>.{md,csv,png}, directions.md and the index tables.md; returns name -> path."""
+def findings_report(results: Results) -> str:
+    """Every comparative finding of the thesis with its verdict over the seeds present."""
+    return findings.findings_markdown(findings.score_all(findings.seeds_of(results)))
+
+
+def write_tables(results: Results, out_dir: str, charts: bool = True) -> Dict[str, str]:
+    """Writes fig<N>.{md,csv,png}, fig<N>_seeds.csv, findings.md and the index tables.md;
+    returns name -> path."""
     os.makedirs(out_dir, exist_ok=True)
     written: Dict[str, str] = {}
 
@@ -371,15 +337,17 @@ def write_tables(results: Mapping[str, RunResult], out_dir: str, charts: bool = 
         markdown = figure_markdown(figure, results, image=image)
         write(f"{figure.key}.md", markdown)
         write(f"{figure.key}.csv", figure_csv(figure, results))
+        write(f"{figure.key}_seeds.csv", figure_seeds_csv(figure, results))
         sections.append(markdown)
-    report = directions_markdown(results)
-    write("directions.md", report)
+    report = findings_report(results)
+    write("findings.md", report)
 
-    runs = ["### Runs\n", "| Experiment | Run directory | Step | Phase | Protocol | Evaluated |", "|---|---|---|---|---|---|"]
+    runs = ["### Runs\n", "| Experiment | Seed | Run directory | Step | Phase | Protocol | Evaluated |",
+            "|---|---|---|---|---|---|---|"]
     for experiment in sorted(results):
-        result = results[experiment]
-        runs.append(f"| {experiment} | `{result.run_dir}` | {result.step} | {result.phase} | {result.protocol} "
-                    f"| {result.time} |")
+        for result in results[experiment]:
+            runs.append(f"| {experiment} | {result.seed} | `{result.run_dir}` | {result.step} | {result.phase} "
+                        f"| {result.protocol} | {result.time} |")
     index = ["# Thesis result tables: ours vs published\n",
              "All thesis values are after phase 7 of training (ORIGINAL_IMPLEMENTATION.md section 8).\n",
              "\n".join(runs) + "\n", report] + sections
@@ -396,13 +364,13 @@ def _define_flags():
     flags.DEFINE_list("runs", None, "Comma-separated run directories (each with config.json and metrics.jsonl).")
     flags.DEFINE_string("runs_root", None, "A directory searched recursively for run directories "
                                            "(any folder holding a metrics.jsonl); combined with --runs.")
-    flags.DEFINE_string("out", "results", "Output directory for fig<N>.md/.csv/.png, directions.md and tables.md.")
+    flags.DEFINE_string("out", "results", "Output directory for fig<N>.md/.csv/.png, fig<N>_seeds.csv, findings.md and tables.md.")
     flags.DEFINE_integer("step", None, "Use each run's evaluation at this training step instead of its newest "
                                        "metrics.jsonl line (runs without one are left out).")
     flags.DEFINE_string("protocol", None, "Only use metrics.jsonl lines of this evaluation protocol "
                                           "(e.g. 'thesis'); default: any.")
-    flags.DEFINE_bool("directions", False, "Also print the directional-findings report (condition vs vanilla, "
-                                           "consistency, code size) to stdout.")
+    flags.DEFINE_bool("findings", False, "Also print the findings report (every comparative finding of the "
+                                         "thesis with its verdict over seeds) to stdout.")
     flags.DEFINE_bool("charts", True, "Write the ours-vs-thesis bar charts (PNG) next to the tables.")
 
 
@@ -418,13 +386,15 @@ def main(argv: Sequence[str]) -> None:
     if not run_dirs:
         raise app.UsageError("give --runs=DIR1,DIR2 and/or --runs_root=DIR")
     results = collect_results(run_dirs, step=FLAGS.step, protocol=FLAGS.protocol)
-    for experiment, result in sorted(results.items()):
-        logging.info("%s: %s (step %s, phase %s)", experiment, result.run_dir, result.step, result.phase)
+    for experiment, runs in sorted(results.items()):
+        for result in runs:
+            logging.info("%s seed %d: %s (step %s, phase %s)", experiment, result.seed, result.run_dir, result.step,
+                         result.phase)
     written = write_tables(results, FLAGS.out, charts=FLAGS.charts)
     print(f"{len(results)} experiment(s) from {len(run_dirs)} run director(ies); "
           f"wrote {len(written)} files to {FLAGS.out} (index: {written['tables.md']})")
-    if FLAGS.directions:
-        print(directions_markdown(results))
+    if FLAGS.findings:
+        print(findings_report(results))
 
 
 if __name__ == "__main__":

@@ -62,6 +62,12 @@ def test_help_explains_every_flag():
         assert flag in text, flag
 
 
+def test_reproduce_full_needs_a_dataset_or_an_explicit_synthetic_choice():
+    process = subprocess.run(["bash", os.path.join(ROOT, "reproduce.sh"), "--full"], capture_output=True, text=True,
+                             timeout=60)
+    assert process.returncode == 2 and "--data_dir=DIR" in process.stderr and "--allow_synthetic" in process.stderr
+
+
 def test_reproduce_smoke_trains_evaluates_and_writes_the_tables(tmp_path, tiny_faces):
     env = {"RUNS_ROOT": str(tmp_path / "runs"), "RESULTS_DIR": str(tmp_path / "results"), "PYTHON": sys.executable,
            "EXTRA_FLAGS": f"--data_dir={tiny_faces}"}
@@ -77,6 +83,18 @@ def test_reproduce_smoke_trains_evaluates_and_writes_the_tables(tmp_path, tiny_f
     results = tmp_path / "results"
     for figure in (21, 22, 23, 26, 27, 28, 29, 30, 31):
         assert (results / f"fig{figure}.md").exists() and (results / f"fig{figure}.csv").exists()
+    # More seeds later: the finished seed is neither retrained nor re-evaluated.
+    checkpoints = sorted(os.listdir(tmp_path / "runs" / "exp_condition" / "checkpoints"))
+    process = subprocess.run(["bash", os.path.join(ROOT, "reproduce.sh"), "--smoke", "--seeds=0,1"],
+                             capture_output=True, text=True, timeout=900,
+                             env={**os.environ, **env, "EXPERIMENTS": "exp_condition", "TF_CPP_MIN_LOG_LEVEL": "2"})
+    assert process.returncode == 0, process.stderr[-3000:]
+    assert sorted(os.listdir(tmp_path / "runs" / "exp_condition" / "checkpoints")) == checkpoints
+    assert len((tmp_path / "runs" / "exp_condition" / "metrics.jsonl").read_text().splitlines()) == 1
+    with open(tmp_path / "runs" / "exp_condition_seed1" / "run_options.json") as handle:
+        assert json.load(handle)["seed"] == 1
+    assert "(n=2)" in (results / "fig22.md").read_text()
     table = (results / "fig22.md").read_text()
     assert "exp_condition" in table and "0.3035" in table  # ours beside the thesis value
-    assert "Directional findings" in (results / "tables.md").read_text() or (results / "directions.md").exists()
+    assert "findings, scored over seeds" in (results / "tables.md").read_text()
+    assert "`control_condition`" in (results / "findings.md").read_text()

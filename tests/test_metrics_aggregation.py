@@ -72,3 +72,13 @@ def test_json_writes_nan_as_null():
     assert loaded["infogan_penalty/block_5"] is None
     assert loaded["infogan_penalty/overall"] == pytest.approx(_values(80).mean())
     assert math.isnan(scores["infogan_penalty/block_5"])  # the input is untouched
+
+
+@pytest.mark.parametrize("name, built", [("exp_condition", 64), ("exp_condition_4vars", 16), ("exp_vanilla", 80),
+                                         ("exp_gradual_loss", 64)])
+def test_overall_built_leaves_out_the_blocks_above_the_phase(name, built):
+    model = preset(name).model
+    values = _values(model.code_size)
+    scores = aggregate("code_reconstruction_error", values, model, phase=5)
+    assert scores["code_reconstruction_error/overall"] == pytest.approx(values.mean())
+    assert scores["code_reconstruction_error/overall_built"] == pytest.approx(values[:built].mean())

@@ -55,7 +55,7 @@ def test_fig21_and_fig22_from_two_runs(two_runs):
     root, vanilla_dir, condition_dir = two_runs
     results = tables.collect_results(tables.find_run_dirs(str(root)))
     assert sorted(results) == ["exp_condition", "exp_vanilla"]  # names from config.json
-    assert results["exp_vanilla"].step == 200  # the newest line
+    assert [run.step for run in results["exp_vanilla"]] == [200]  # the newest line, one seed
 
     headers, rows = _parse_markdown(tables.figure_markdown(FIGURES_BY_NUMBER[21], results))
     assert headers == ["Experiment", "Frechet Inception Distance (ours)", "Frechet Inception Distance (thesis)", "Δ",
@@ -97,46 +97,36 @@ def test_write_tables_and_command_line(two_runs, tmp_path):
     out = tmp_path / "results"
     env = dict(os.environ, PYTHONPATH=os.path.dirname(os.path.dirname(os.path.abspath(tables.__file__))))
     completed = subprocess.run([sys.executable, "-m", "progressive_infogan.tables", f"--runs={vanilla_dir}",
-                                f"--runs_root={os.path.dirname(condition_dir)}", f"--out={out}", "--directions"],
+                                f"--runs_root={os.path.dirname(condition_dir)}", f"--out={out}", "--findings"],
                                capture_output=True, text=True, env=env, timeout=120)
     assert completed.returncode == 0, completed.stderr
-    assert "(a) exp_condition beats exp_vanilla" in completed.stdout
+    assert "`control_condition`" in completed.stdout and "seed 0: ✓ CRE condition 0.3000" in completed.stdout
     for figure in FIGURES:
-        for suffix in ("md", "csv", "png"):
-            assert (out / f"fig{figure.number}.{suffix}").stat().st_size > 0
+        for suffix in (".md", ".csv", ".png", "_seeds.csv"):
+            assert (out / f"fig{figure.number}{suffix}").stat().st_size > 0
     index = (out / "tables.md").read_text()
     assert index.count("### Fig. ") == 9 and "| exp_condition_4vars |" in index
-    assert "**reproduced**" in (out / "directions.md").read_text()
+    assert "**holds in every seed**" in (out / "findings.md").read_text()
 
 
-def _results(**experiments):
-    return {name: tables.RunResult(run_dir=name, experiment=name, step=1, phase=7, protocol="thesis", time="t",
-                                   metrics=metrics) for name, metrics in experiments.items()}
-
-
-def _status(results):
-    return {direction.key: direction.status for direction in tables.directions(results)}
-
-
-def test_directions_reproduced_not_reproduced_and_missing():
-    assert _status({}) == {"a": "not enough runs", "b": "not enough runs", "c": "not enough runs"}
-    cre, iso = "code_reconstruction_error/overall", "msssim_isolation/overall"
-    good = _results(exp_vanilla={cre: 0.45}, exp_condition={cre: 0.30, iso: 0.93},
-                    exp_consistency_30={iso: 0.94}, exp_consistency_300={iso: 0.95},
-                    exp_condition_8vars={cre: 0.25, iso: 0.88}, exp_condition_4vars={cre: 0.20, iso: 0.80})
-    assert _status(good) == {"a": "reproduced", "b": "reproduced", "c": "reproduced"}
-    bad = _results(exp_vanilla={cre: 0.25}, exp_condition={cre: 0.30, iso: 0.93},
-                   exp_consistency_30={iso: 0.94}, exp_consistency_300={iso: 0.92},
-                   exp_condition_8vars={cre: 0.25, iso: 0.95})
-    assert _status(bad) == {"a": "not reproduced", "b": "not reproduced", "c": "not reproduced"}
-    # Both code sizes better than condition, but 4vars not below 8vars: the ordering fails.
-    unordered = _results(exp_condition={cre: 0.30, iso: 0.93}, exp_condition_8vars={cre: 0.20, iso: 0.80},
-                         exp_condition_4vars={cre: 0.25, iso: 0.85})
-    assert _status(unordered)["c"] == "not reproduced"
-    # NaN (N/A) counts as missing.
-    assert _status(_results(exp_vanilla={cre: math.nan}, exp_condition={cre: 0.3}))["a"] == "not enough runs"
-    report = tables.directions_markdown(good)
-    assert "exp_condition 0.3000 < exp_vanilla 0.4500" in report and "**reproduced**" in report
+def test_several_seeds_give_mean_and_sd_and_per_seed_rows(tmp_path):
+    for seed, fid in ((0, 20.0), (1, 22.0), (2, 27.0)):
+        run_dir = make_run(tmp_path, f"vanilla-{seed}", "exp_vanilla", [(200, dict(VANILLA, fid=fid))])
+        with open(os.path.join(run_dir, "run_options.json"), "w") as handle:
+            json.dump({"seed": seed}, handle)
+    # A second run of seed 2 evaluated earlier loses to the newer one.
+    old = make_run(tmp_path, "vanilla-2-old", "exp_vanilla", [(130, dict(VANILLA, fid=99.0))])  # time :10 < :20
+    with open(os.path.join(old, "run_options.json"), "w") as handle:
+        json.dump({"seed": 2}, handle)
+    results = tables.collect_results(tables.find_run_dirs(str(tmp_path)))
+    assert [(run.seed, run.value("fid")) for run in results["exp_vanilla"]] == [(0, 20.0), (1, 22.0), (2, 27.0)]
+    _, rows = _parse_markdown(tables.figure_markdown(FIGURES_BY_NUMBER[21], results))
+    # mean 23, sample sd sqrt(13) = 3.6056; Δ from the mean.
+    assert dict((row[0], row[1:]) for row in rows)["exp_vanilla"][:3] == ["23.0000 ± 3.6056 (n=3)", "16.9881",
+                                                                          "+6.0119"]
+    seeds = list(csv.reader(io.StringIO(tables.figure_seeds_csv(FIGURES_BY_NUMBER[21], results))))
+    assert seeds[0][:4] == ["Experiment", "Seed", "Run directory", "Frechet Inception Distance"]
+    assert [(row[1], row[3]) for row in seeds[1:]] == [("0", "20.0000"), ("1", "22.0000"), ("2", "27.0000")]
 
 
 def test_thesis_constants():

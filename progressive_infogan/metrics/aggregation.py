@@ -1,8 +1,10 @@
 """Per-block aggregation of per-coordinate metrics (ORIGINAL_IMPLEMENTATION.md 5.7).
 
 A per-coordinate score (InfoGAN penalty, code reconstruction error, isolation) is reported
-three ways: the mean over all K coordinates ("overall"), the mean over the coordinates of
-each block 2..phase, and every coordinate on its own. A block owns the coordinates of
+four ways: the mean over all K coordinates ("overall", as the thesis did), the mean over the
+coordinates of the blocks built at this phase ("overall_built": at phase 5 the 16 block-6
+coordinates have no G input and no Q head, yet "overall" counts them), the mean over the
+coordinates of each block 2..phase, and every coordinate on its own. A block owns the coordinates of
 `model_config.coordinate_ranges(model_config.groups)`: the architecture's mapping for the
 per-block variants (16 per block 2..6), the 16-coordinate schedule groups for
 gradual_loss/unmask (although their whole code enters at block 2), and all 80 at block 2
@@ -37,14 +39,17 @@ def block_coordinates(model_config: ModelConfig, phase: int) -> Dict[int, range]
 def aggregate(metric: str, per_coordinate: Sequence[float], model_config: ModelConfig, phase: int) -> Dict[str, float]:
     """Named scores of one per-coordinate metric.
 
-    Returns ``{"<metric>/overall": mean over all K, "<metric>/block_<b>": mean over block b's
-    coordinates (NaN if none) for b in 2..phase, "<metric>/coord_<i:02d>": value of i}``.
+    Returns ``{"<metric>/overall": mean over all K, "<metric>/overall_built": mean over the
+    coordinates of blocks 2..phase, "<metric>/block_<b>": mean over block b's coordinates (NaN
+    if none) for b in 2..phase, "<metric>/coord_<i:02d>": value of i}``.
     """
     values = np.asarray(per_coordinate, dtype=np.float64).reshape(-1)
     if values.size != model_config.code_size:
         raise ValueError(f"{metric}: got {values.size} coordinates, the model has {model_config.code_size}")
-    scores = {f"{metric}/overall": _mean(values)}
-    for block, coordinates in block_coordinates(model_config, phase).items():
+    blocks = block_coordinates(model_config, phase)
+    built = [index for coordinates in blocks.values() for index in coordinates]
+    scores = {f"{metric}/overall": _mean(values), f"{metric}/overall_built": _mean(values[built])}
+    for block, coordinates in blocks.items():
         scores[f"{metric}/block_{block}"] = _mean(values[coordinates.start:coordinates.stop])
     for index, value in enumerate(values):
         scores[f"{metric}/coord_{index:02d}"] = float(value)
