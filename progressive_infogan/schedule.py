@@ -1,4 +1,4 @@
-"""Schedule arithmetic as pure functions (ORIGINAL_IMPLEMENTATION.md 1.7, 1.8.3, 3.2, 4.1).
+"""Schedule arithmetic as pure functions (docs/original_system.md §1.7, §1.8.3, §3.2, §4.1).
 
 A global step counts completed training steps. Phase p owns the steps
 [phase_start(p), phase_start(p) + phase_steps(p)); the batch size is constant within it.

@@ -1,6 +1,6 @@
 """Procedurally drawn cartoon faces with known generative factors.
 
-The embedded default dataset (DESIGN.md, "The synthetic faces dataset"): it needs no
+The embedded default dataset (docs/design.md §6): it needs no
 download, and because every image's factors are known, disentanglement can be measured
 against ground truth. The factors span the thesis's coarse-to-fine hierarchy: colours
 and head placement (coarse), face shape and mouth (middle), eyebrows, nose and eye size

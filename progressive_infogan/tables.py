@@ -381,7 +381,7 @@ def write_tables(results: Mapping[str, RunResult], out_dir: str, charts: bool = 
         runs.append(f"| {experiment} | `{result.run_dir}` | {result.step} | {result.phase} | {result.protocol} "
                     f"| {result.time} |")
     index = ["# Thesis result tables: ours vs published\n",
-             "All thesis values are after phase 7 of training (ORIGINAL_IMPLEMENTATION.md section 8).\n",
+             "All thesis values are after phase 7 of training (docs/original_system.md §8).\n",
              "\n".join(runs) + "\n", report] + sections
     write("tables.md", "\n".join(index))
     return written

@@ -1,5 +1,5 @@
-"""The thesis' result tables (Figs. 21-23, 26-31), transcribed exactly from
-ORIGINAL_IMPLEMENTATION.md section 8. All values are "after phase 7 of training".
+"""The thesis' result tables (Figs. 21-23, 26-31), transcribed exactly in
+docs/original_system.md §8 (tests/test_tables.py checks the two agree). All values are "after phase 7 of training".
 
 Each figure lists its columns as (thesis header, our metric name) and, per experiment, the
 published values in column order; None is the thesis' "N/A" (a block that owns no code

@@ -1,7 +1,7 @@
 """How the InfoGAN code enters the generator: one small strategy per method, in one registry.
 
-A generator block calls its injection at fixed points (ORIGINAL_IMPLEMENTATION.md 1.4, 1.5,
-1.8):
+A generator block calls its injection at fixed points (docs/original_system.md §1.4,
+§1.5, §1.8):
 
 - ``at_input(x, code)``: block 2 on the noise z; block d >= 3 on the previous block's
   output, at the lower resolution, before upsampling;

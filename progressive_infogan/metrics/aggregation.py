@@ -1,4 +1,4 @@
-"""Per-block aggregation of per-coordinate metrics (ORIGINAL_IMPLEMENTATION.md 5.7).
+"""Per-block aggregation of per-coordinate metrics (docs/original_system.md §5.7).
 
 A per-coordinate score (InfoGAN penalty, code reconstruction error, isolation) is reported
 three ways: the mean over all K coordinates ("overall"), the mean over the coordinates of

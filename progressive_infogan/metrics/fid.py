@@ -1,7 +1,7 @@
 """Fréchet Inception Distance: statistics of pool_3 features and the distance between them.
 
 Two protocols are built from the same pieces:
-- thesis (section 5.3 of ORIGINAL_IMPLEMENTATION.md): 5000 generated vs 5000 real images at the
+- thesis (docs/original_system.md §5.3): 5000 generated vs 5000 real images at the
   training resolution, one draw: `fid_from_image_batches(generated, real, 5000)`;
 - standard: N generated images (50k by default) against the statistics of the full dataset,
   mean +- std over several draws: `cached_real_statistics(...)` then `fid_over_draws(...)`.
