@@ -40,7 +40,7 @@ class GeneratorBlock(keras.layers.Layer):
         self.block = block
         self.config = config
         self.channels = config.g_channels(block)
-        self.injection = make_injection(config.injection if code_size else "none", block, code_size, config)
+        self.injection = make_injection(config.injection if code_size else "none", block, config)
         norm = dict(epsilon=config.batch_norm_epsilon, momentum=config.batch_norm_momentum)
         if block == 2:
             self.dense = layers.EqualizedDense(16 * self.channels, name="dense")

@@ -277,7 +277,6 @@ def _describe(checks: List[tuple]) -> str:
 
 CRE = "code_reconstruction_error/overall"
 MSSSIM_ISOLATION = "msssim_isolation/overall"
-MSE_ISOLATION = "mse_isolation/overall"
 
 
 def directions(results: Mapping[str, RunResult]) -> List[Direction]:

@@ -20,9 +20,6 @@ import numpy as np
 
 from progressive_infogan.config import MIN_PHASE, ModelConfig
 
-METRIC_NAMES = ("infogan_penalty", "code_reconstruction_error", "msssim_isolation", "mse_isolation")
-
-
 def _mean(values: np.ndarray) -> float:
     # The mean of no coordinates is the thesis' "N/A" (numpy would also warn).
     return float(np.mean(values)) if values.size else math.nan

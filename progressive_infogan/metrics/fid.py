@@ -70,10 +70,6 @@ def frechet_distance(mu1, sigma1, mu2, sigma2) -> float:
     return mean_term + trace_term
 
 
-def fid_from_features(features1, features2) -> float:
-    return frechet_distance(*activation_statistics(features1), *activation_statistics(features2))
-
-
 def take_images(image_batches: Iterable, num_images: Optional[int]):
     """Yields batches until exactly `num_images` images were yielded (None: all of them)."""
     if num_images is None:
