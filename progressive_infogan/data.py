@@ -57,14 +57,6 @@ def record_paths(data_dir: str, resolution: int) -> list[str]:
     )
 
 
-def record_path(data_dir: str, resolution: int) -> str:
-    """The single record file for `resolution` (see record_paths for sharded sets)."""
-    paths = record_paths(data_dir, resolution)
-    if len(paths) != 1:
-        raise ValueError(f"{data_dir} is sharded at {resolution}x{resolution} ({len(paths)} files); use record_paths")
-    return paths[0]
-
-
 def available_resolutions(data_dir: str) -> list[int]:
     """Resolutions with a record file in `data_dir`, ascending."""
     found = set()

@@ -55,10 +55,6 @@ def alpha(schedule: ScheduleConfig, phase: int, step_in_phase: int) -> float:
     return float(min(step_in_phase / fade_steps, 1.0))
 
 
-def alpha_at_step(schedule: ScheduleConfig, step: int) -> float:
-    return alpha(schedule, *phase_at_step(schedule, step))
-
-
 def unmask_mask(model: ModelConfig, phase: int) -> np.ndarray:
     """exp_unmask's 0/1 mask over the code: a coordinate group is on from its block's phase on.
     The switch is hard, at the first step of the phase (thesis text: gradual)."""

@@ -31,7 +31,7 @@ def test_a_run_killed_mid_fade_resumes_to_the_same_weights(tmp_path):
     config = train_driver.CONFIG
     total = schedule.total_steps(config.schedule)
     kill_at = schedule.phase_start(config.schedule, 3) + 3  # phase 3, alpha = 0.5 at the checkpoint
-    assert 0 < schedule.alpha_at_step(config.schedule, kill_at) < 1
+    assert 0 < schedule.alpha(config.schedule, *schedule.phase_at_step(config.schedule, kill_at)) < 1
 
     uninterrupted = tmp_path / "uninterrupted"
     _run_driver(uninterrupted)
