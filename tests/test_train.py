@@ -141,20 +141,6 @@ def test_nan_gradients_zero_that_variable_only():
     assert train._sanitize([None], variables[:1])[0].numpy().tolist() == [0.0, 0.0]
 
 
-def test_an_interrupted_checkpoint_write_is_never_taken_for_a_checkpoint(tmp_path):
-    checkpoints.save_checkpoint(str(tmp_path), 5, {"a": np.ones(2)}, {"phase": 2, "alpha": 1.0})
-
-    def crash(directory):
-        raise KeyboardInterrupt
-
-    with pytest.raises(KeyboardInterrupt):
-        checkpoints.save_checkpoint(str(tmp_path), 9, {"a": np.zeros(2)}, {"phase": 2, "alpha": 1.0},
-                                    write_extra=crash)
-    assert checkpoints.latest_checkpoint(str(tmp_path)).endswith("ckpt-000000005")
-    arrays, state = checkpoints.load_checkpoint(checkpoints.latest_checkpoint(str(tmp_path)))
-    assert state["step"] == 5 and arrays["a"].tolist() == [1.0, 1.0]
-
-
 def test_a_run_directory_refuses_a_different_config(tmp_path):
     config = train_driver.CONFIG
     train._write_config(config, str(tmp_path))
