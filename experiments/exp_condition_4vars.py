@@ -1,4 +1,4 @@
-"""Thesis experiment exp_condition_4vars (ORIGINAL_IMPLEMENTATION.md section 6). `--help` lists the flags."""
+"""Thesis experiment exp_condition_4vars (docs/original_system.md §6). `--help` lists the flags."""
 from progressive_infogan import launcher
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""Thesis experiment exp_noinfo (ORIGINAL_IMPLEMENTATION.md section 6). `--help` lists the flags."""
+"""Thesis experiment exp_noinfo (docs/original_system.md §6). `--help` lists the flags."""
 from progressive_infogan import launcher
 
 if __name__ == "__main__":

@@ -1,8 +1,9 @@
 """Typed configuration of a Progressive InfoGAN run, and the thesis experiments as presets.
 
-The defaults are the original code's values (ORIGINAL_IMPLEMENTATION.md sections 1-4 and 6);
+The defaults are the original code's values (docs/original_system.md §1-§4 and §6);
 an experiment is a named preset that replaces a few fields. Where the thesis text and the
-code disagree, the field defaults to the code and a flag-like field offers the text.
+code disagree, the field defaults to the code and a flag-like field offers the text
+(docs/thesis_text_vs_code.md).
 """
 
 from __future__ import annotations
@@ -46,9 +47,9 @@ class ModelConfig:
     # append_channels: the code's projection has C_G(d-1) / append_channels_div channels.
     append_channels_div: int = 1
     # D's fromRGB also sees n high-pass residuals of the image (the thesis runs most likely
-    # had 2; the original HEAD has 0). See ORIGINAL_IMPLEMENTATION.md 2.7.
+    # had 2; the original HEAD has 0). See docs/original_system.md §2.7.
     fromrgb_image_diffs: int = 0
-    # Thesis text (7.1 item 3): fromRGB is linear. Code: followed by leaky ReLU.
+    # Thesis text (docs/thesis_text_vs_code.md item 3): fromRGB is linear. Code: followed by leaky ReLU.
     fromrgb_activation: bool = True
     leaky_relu_slope: float = 0.2
     batch_norm_epsilon: float = 1e-3
@@ -85,7 +86,7 @@ class ModelConfig:
 
 @dataclasses.dataclass(frozen=True)
 class ScheduleConfig:
-    """Phases, batch sizes and lengths (ORIGINAL_IMPLEMENTATION.md 4.1)."""
+    """Phases, batch sizes and lengths (docs/original_system.md §4.1)."""
 
     batch_sizes: Tuple[Tuple[int, int], ...] = ((2, 128), (3, 128), (4, 64), (5, 32), (6, 16), (7, 6), (8, 3), (9, 2), (10, 1))
     images_per_phase: int = 384_000
@@ -166,7 +167,7 @@ def _from_dict(cls, raw: Mapping[str, Any]):
     return cls(**fields)
 
 
-# --- The thesis experiments (ORIGINAL_IMPLEMENTATION.md section 6) ---------------------
+# --- The thesis experiments (docs/original_system.md §6) --------------------------------
 
 PER_BLOCK_16 = _freeze({2: 16, 3: 16, 4: 16, 5: 16, 6: 16})
 ALL_AT_BLOCK_2 = ((2, 80),)

@@ -2,7 +2,7 @@
 
 `make_dataset(data_dir, phase, batch_size)` yields float32 NHWC batches
 [B, 2^phase, 2^phase, 3] in [-1, 1]. Its default, `preprocessing="original"`, is the
-thesis code's pipeline (ORIGINAL_IMPLEMENTATION.md section 4.7, `crop_at_center=True`):
+thesis code's pipeline (docs/original_system.md §4.7, `crop_at_center=True`):
 phase p reads the record one level up, r(p+1) (capped at the highest level present),
 scales x/256*2-1 (so the range is [-1, 0.9921875]), crops the box at offset S//12 of
 size 10*S//12 (top-left biased for S=8: Python-2 integer division) and resizes it to
@@ -57,14 +57,6 @@ def record_paths(data_dir: str, resolution: int) -> list[str]:
     )
 
 
-def record_path(data_dir: str, resolution: int) -> str:
-    """The single record file for `resolution` (see record_paths for sharded sets)."""
-    paths = record_paths(data_dir, resolution)
-    if len(paths) != 1:
-        raise ValueError(f"{data_dir} is sharded at {resolution}x{resolution} ({len(paths)} files); use record_paths")
-    return paths[0]
-
-
 def available_resolutions(data_dir: str) -> list[int]:
     """Resolutions with a record file in `data_dir`, ascending."""
     found = set()
@@ -84,7 +76,7 @@ def _raise_if_incomplete(data_dir: str) -> None:
 
 
 def original_crop_box(size: int) -> tuple[int, int]:
-    """(offset, crop size) of the thesis's centre crop for an S x S record (section 4.7)."""
+    """(offset, crop size) of the thesis's centre crop for an S x S record (docs/original_system.md §4.7)."""
     return size // 12, 10 * size // 12
 
 

@@ -4,7 +4,7 @@
         [--metrics=fid,msssim_diversity,infogan,isolation] [--protocol=thesis|quick]
 
 The generator is the checkpoint's EMA generator with BN moving statistics; real images
-come from the run's own data through its training preprocessing (DESIGN.md, protocols).
+come from the run's own data through its training preprocessing (docs/design.md §7).
 """
 
 from __future__ import annotations

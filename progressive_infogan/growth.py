@@ -45,8 +45,3 @@ def import_values(source: Mapping[str, object], target: Mapping[str, object]) ->
     return ImportReport(imported=imported,
                         fresh=[name for name in target if name not in source],
                         dropped=[name for name in source if name not in target])
-
-
-def import_model(source_model, target_model) -> ImportReport:
-    """Copy every variable of `source_model` into the same-named variable of `target_model`."""
-    return import_values(named_variables(source_model.variables), named_variables(target_model.variables))

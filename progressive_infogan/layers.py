@@ -1,4 +1,4 @@
-"""Primitive layers of the original networks (ORIGINAL_IMPLEMENTATION.md 1.3, 2.4, 1.8.4).
+"""Primitive layers of the original networks (docs/original_system.md §1.3, §2.4, §1.8.4).
 
 All tensors are NHWC. The original ran NCHW; only the element order of the conditioning
 layers' outputs differs, which matters for porting weights, not for behaviour.

@@ -1,5 +1,5 @@
-"""Losses of the original system (ORIGINAL_IMPLEMENTATION.md section 3), written here
-because tensorflow-gan cannot run on TF >= 2.16 (see DESIGN.md).
+"""Losses of the original system (docs/original_system.md §3), written here
+because tensorflow-gan cannot run on TF >= 2.16 (docs/design.md §1).
 
 Every function reduces by the mean over the batch it is given. Under a distribution
 strategy each replica divides by the number of replicas (`train.py`), so that the summed

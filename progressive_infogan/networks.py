@@ -4,7 +4,7 @@ A phase-p model is a fresh `keras.Model` holding blocks 2..p; growth builds the 
 model and imports every variable by name (`growth.py`). Variable paths name the block, so
 older blocks keep their names across phases: ``generator/block_3/conv1/kernel``.
 
-ORIGINAL_IMPLEMENTATION.md sections 1 (G), 2 (D and Q).
+docs/original_system.md §1 (G), §2 (D and Q).
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ class GeneratorBlock(keras.layers.Layer):
         self.block = block
         self.config = config
         self.channels = config.g_channels(block)
-        self.injection = make_injection(config.injection if code_size else "none", block, code_size, config)
+        self.injection = make_injection(config.injection if code_size else "none", block, config)
         norm = dict(epsilon=config.batch_norm_epsilon, momentum=config.batch_norm_momentum)
         if block == 2:
             self.dense = layers.EqualizedDense(16 * self.channels, name="dense")
@@ -162,7 +162,7 @@ class FromRGB(keras.layers.Layer):
     """1x1 conv to C_D(d-1) (+ leaky ReLU in the code; linear in the thesis text).
 
     With `image_diffs` = n the input also carries the high-pass residuals
-    img - up(avgpool(img, 2^k), 2^k) for k = 1..min(n, d-2) (ORIGINAL_IMPLEMENTATION.md 2.7).
+    img - up(avgpool(img, 2^k), 2^k) for k = 1..min(n, d-2) (docs/original_system.md §2.7).
     """
 
     def __init__(self, block: int, config: ModelConfig, **kwargs):

@@ -1,4 +1,4 @@
-"""Schedule arithmetic as pure functions (ORIGINAL_IMPLEMENTATION.md 1.7, 1.8.3, 3.2, 4.1).
+"""Schedule arithmetic as pure functions (docs/original_system.md §1.7, §1.8.3, §3.2, §4.1).
 
 A global step counts completed training steps. Phase p owns the steps
 [phase_start(p), phase_start(p) + phase_steps(p)); the batch size is constant within it.
@@ -53,10 +53,6 @@ def alpha(schedule: ScheduleConfig, phase: int, step_in_phase: int) -> float:
         return 1.0
     fade_steps = schedule.fade_fraction * phase_steps(schedule, phase)
     return float(min(step_in_phase / fade_steps, 1.0))
-
-
-def alpha_at_step(schedule: ScheduleConfig, step: int) -> float:
-    return alpha(schedule, *phase_at_step(schedule, step))
 
 
 def unmask_mask(model: ModelConfig, phase: int) -> np.ndarray:

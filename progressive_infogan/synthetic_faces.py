@@ -1,6 +1,6 @@
 """Procedurally drawn cartoon faces with known generative factors.
 
-The embedded default dataset (DESIGN.md, "The synthetic faces dataset"): it needs no
+The embedded default dataset (docs/design.md §6): it needs no
 download, and because every image's factors are known, disentanglement can be measured
 against ground truth. The factors span the thesis's coarse-to-fine hierarchy: colours
 and head placement (coarse), face shape and mouth (middle), eyebrows, nose and eye size
@@ -72,11 +72,6 @@ def sample_factors(seed: int, index: int) -> np.ndarray:
     return generator.uniform(FACTOR_RANGES[:, 0], FACTOR_RANGES[:, 1]).astype(np.float32)
 
 
-def sample_factor_table(seed: int, num_images: int) -> np.ndarray:
-    return np.stack([sample_factors(seed, index) for index in range(num_images)]) if num_images else np.zeros(
-        (0, NUM_FACTORS), np.float32)
-
-
 def factor_vector(factors: Mapping[str, float] | Sequence[float] | np.ndarray) -> np.ndarray:
     """A full factor vector from a vector or a {name: value} dict (missing names: mid-range)."""
     if isinstance(factors, Mapping):
@@ -133,19 +128,6 @@ def face_geometry(factors: Mapping[str, float] | Sequence[float] | np.ndarray) -
         "mouth_y": center_y + 0.58 * half_height,
         "mouth_half_width": 0.36 * half_width,
     }
-
-
-def eye_boxes(factors, size: int) -> list[tuple[int, int, int, int]]:
-    """Pixel boxes (x0, y0, x1, y1, inclusive-exclusive) bounding each eye's white at `size`."""
-    g = face_geometry(factors)
-    boxes = []
-    for side in (-1, 1):
-        x = g["center_x"] + side * g["eye_dx"]
-        boxes.append((
-            int(np.floor((x - g["eye_half_width"]) * size)), int(np.floor((g["eye_y"] - g["eye_half_height"]) * size)),
-            int(np.ceil((x + g["eye_half_width"]) * size)), int(np.ceil((g["eye_y"] + g["eye_half_height"]) * size)),
-        ))
-    return boxes
 
 
 def _head_outline(g: dict, width: float, points: int = 96) -> list[tuple[float, float]]:

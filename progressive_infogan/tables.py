@@ -349,7 +349,7 @@ def write_tables(results: Results, out_dir: str, charts: bool = True) -> Dict[st
             runs.append(f"| {experiment} | {result.seed} | `{result.run_dir}` | {result.step} | {result.phase} "
                         f"| {result.protocol} | {result.time} |")
     index = ["# Thesis result tables: ours vs published\n",
-             "All thesis values are after phase 7 of training (ORIGINAL_IMPLEMENTATION.md section 8).\n",
+             "All thesis values are after phase 7 of training (docs/original_system.md §8).\n",
              "\n".join(runs) + "\n", report] + sections
     write("tables.md", "\n".join(index))
     return written

@@ -1,5 +1,6 @@
-"""The thesis' result tables (Figs. 21-23, 26-31), transcribed exactly from
-ORIGINAL_IMPLEMENTATION.md section 8. All values are "after phase 7 of training".
+"""The thesis' result tables (Figs. 21-23, 26-31), as transcribed in docs/original_system.md §8
+(tests/test_tables.py checks the two agree cell by cell). All values are "after phase 7 of
+training".
 
 Each figure lists its columns as (thesis header, our metric name) and, per experiment, the
 published values in column order; None is the thesis' "N/A" (a block that owns no code
@@ -122,13 +123,3 @@ FIGURES: Tuple[Figure, ...] = (
 )
 
 FIGURES_BY_NUMBER: Dict[int, Figure] = {figure.number: figure for figure in FIGURES}
-
-
-def thesis_value(experiment: str, metric: str) -> Optional[float]:
-    """The published value of `metric` for `experiment` (the first figure that has it).
-
-    Raises KeyError if no figure reports it; returns None for "N/A"."""
-    for figure in FIGURES:
-        if experiment in figure.experiments and metric in [name for _, name in figure.columns]:
-            return figure.value(experiment, metric)
-    raise KeyError(f"the thesis reports no {metric!r} for {experiment!r}")

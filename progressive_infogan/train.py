@@ -1,4 +1,4 @@
-"""Training: one phase at a time, each a fresh pair of Keras models (ORIGINAL_IMPLEMENTATION.md 4).
+"""Training: one phase at a time, each a fresh pair of Keras models (docs/original_system.md §4).
 
 Every step runs one forward pass shared by both players and applies the G and D updates
 together (the original's simultaneous steps). The whole training state is one name-keyed
@@ -37,7 +37,7 @@ class RunOptions:
     model_dir: str
     data_dir: str = ""
     seed: int = 0
-    preprocessing: str = "original"  # data.make_dataset: "original" (spec 4.7) or "plain"
+    preprocessing: str = "original"  # data.make_dataset: "original" (docs/original_system.md §4.7) or "plain"
     mirror: bool = False
     strategy: str = "default"
     devices: Optional[tuple] = None  # for "mirrored": explicit device names

@@ -1,7 +1,7 @@
 """How the InfoGAN code enters the generator: one small strategy per method, in one registry.
 
-A generator block calls its injection at fixed points (ORIGINAL_IMPLEMENTATION.md 1.4, 1.5,
-1.8):
+A generator block calls its injection at fixed points (docs/original_system.md §1.4,
+§1.5, §1.8):
 
 - ``at_input(x, code)``: block 2 on the noise z; block d >= 3 on the previous block's
   output, at the lower resolution, before upsampling;
@@ -26,10 +26,9 @@ from progressive_infogan import layers
 class Injection(keras.layers.Layer):
     """Identity injection: the code does not enter G here."""
 
-    def __init__(self, block: int, code_size: int, config, **kwargs):
+    def __init__(self, block: int, config, **kwargs):
         super().__init__(**kwargs)
         self.block = block
-        self.code_size = code_size
         self.config = config
 
     def at_input(self, x, code):
@@ -61,8 +60,8 @@ class AppendChannels(Injection):
     conv (a dense layer on a constant map) and leaky ReLU to C_G(d-1)/div channels, tiles
     and concatenates it."""
 
-    def __init__(self, block, code_size, config, **kwargs):
-        super().__init__(block, code_size, config, **kwargs)
+    def __init__(self, block, config, **kwargs):
+        super().__init__(block, config, **kwargs)
         if block > 2:
             units = max(1, config.g_channels(block - 1) // config.append_channels_div)
             self.projection = layers.EqualizedDense(units, name="append_channels")
@@ -78,8 +77,8 @@ class AppendChannels(Injection):
 class Condition(Injection):
     """condition (tf-gan 'custom03'): additive WaveNet-style conditioning at every point."""
 
-    def __init__(self, block, code_size, config, **kwargs):
-        super().__init__(block, code_size, config, **kwargs)
+    def __init__(self, block, config, **kwargs):
+        super().__init__(block, config, **kwargs)
         self.on_input = layers.Conditioning(name="condition_input")
         self.on_map = layers.Conditioning(name="condition_before_conv")
         if block > 2:
@@ -103,9 +102,9 @@ INJECTIONS: Dict[str, Callable[..., Injection]] = {
 }
 
 
-def make_injection(name: str, block: int, code_size: int, config) -> Injection:
+def make_injection(name: str, block: int, config) -> Injection:
     try:
         factory = INJECTIONS[name]
     except KeyError:
         raise ValueError(f"unknown code injection {name!r}; known: {', '.join(sorted(INJECTIONS))}") from None
-    return factory(block, code_size, config, name="injection")
+    return factory(block, config, name="injection")

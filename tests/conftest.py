@@ -8,6 +8,8 @@ import tensorflow as tf  # noqa: E402
 
 # Fixtures shared by the explore, export and evaluate tests: a small run directory.
 from explore_fixtures import small_run, small_run_dir  # noqa: E402, F401
+# ... and by the networks and variants tests: exp_condition's full-size phase-7 G and D.
+from network_fixtures import full_size_condition  # noqa: E402, F401
 
 
 @pytest.fixture(autouse=True)

@@ -46,14 +46,14 @@ def test_crop_table_matches_the_spec():
         assert data.original_crop_box(size) == box
 
 
-def test_record_path(dataset_dir):
+def test_record_paths(dataset_dir):
     data_dir, _ = dataset_dir
-    assert data.record_path(data_dir, 8) == os.path.join(data_dir, "faces-r03.tfrecords")
+    assert data.record_paths(data_dir, 8) == [os.path.join(data_dir, "faces-r03.tfrecords")]
     assert data.available_resolutions(data_dir) == [4, 8, 16, 32]
     with pytest.raises(FileNotFoundError, match=r"no record file for 64x64 \(\*-r06.tfrecords\).*\[4, 8, 16, 32\]"):
-        data.record_path(data_dir, 64)
+        data.record_paths(data_dir, 64)
     with pytest.raises(FileNotFoundError, match="does not exist"):
-        data.record_path(os.path.join(data_dir, "nope"), 8)
+        data.record_paths(os.path.join(data_dir, "nope"), 8)
 
 
 def test_plain_round_trip_is_exact_at_every_resolution(dataset_dir):
@@ -124,8 +124,6 @@ def test_sharded_set_reads_back_in_written_order(tmp_path):
     images = np.random.default_rng(1).integers(0, 256, (7, 8, 8, 3), dtype=np.uint8)
     _write_set(tmp_path, images, num_shards=3)
     assert len(data.record_paths(str(tmp_path), 8)) == 3
-    with pytest.raises(ValueError, match="sharded"):
-        data.record_path(str(tmp_path), 8)
     read = _all_images(data.make_dataset(str(tmp_path), 3, 7, preprocessing="plain", shuffle_buffer=0, repeat=False))
     np.testing.assert_array_equal(np.rint((read + 1) * 127.5).astype(np.uint8), images)
 

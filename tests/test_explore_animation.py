@@ -9,7 +9,7 @@ from progressive_infogan.explore import animation, common
 
 
 def expected_values(resolution, amplitude=3.0):
-    """The frame order of ORIGINAL_IMPLEMENTATION.md 5.9, written out from its description."""
+    """The frame order of docs/original_system.md §5.9, written out from its description."""
     values = list(np.linspace(-amplitude, amplitude, resolution))
     negatives, positives = values[:resolution // 2], values[resolution // 2:]
     return ([min(positives, key=abs)] * 3 + sorted(positives) + sorted(positives, reverse=True)

@@ -81,8 +81,8 @@ def fake_predictor(images):
 
 def test_factor_correlations_name_coordinates_after_their_factor():
     model_config = small_config().model
-    correlations = summary.factor_correlations(FakeGenerator(), model_config, [0, 3, 5], fake_predictor,
-                                               num_samples=6, steps=5)
+    correlations, _ = summary.factor_effects(FakeGenerator(), model_config, [0, 3, 5], fake_predictor,
+                                             num_samples=6, steps=5)
     assert correlations.shape == (3, 3)
     assert correlations[1, 0] > 0.95 and correlations[2, 1] > 0.95
     assert abs(correlations[0]).max() == 0  # coordinate 0 changes nothing

@@ -8,6 +8,11 @@ THESIS = configs.preset("exp_vanilla").schedule
 CONDITION = configs.preset("exp_condition").schedule
 
 
+def alpha_at_step(schedule_config, step):
+    # As the training loop finds it: the phase of the step, then the fade within it.
+    return schedule.alpha(schedule_config, *schedule.phase_at_step(schedule_config, step))
+
+
 def test_batch_sizes_and_steps_match_the_spec_table():
     assert [THESIS.batch_size(p) for p in range(2, 10)] == [128, 128, 64, 32, 16, 6, 3, 2]
     assert [schedule.phase_steps(THESIS, p) for p in range(2, 8)] == [6000, 6000, 6000, 12000, 24000, 128000]
@@ -40,19 +45,19 @@ def test_phase_at_step(step, expected):
 
 
 def test_alpha_rises_over_the_first_half_then_stays_one():
-    assert schedule.alpha_at_step(THESIS, 100) == 1.0  # phase 2: no fade
-    assert schedule.alpha_at_step(THESIS, 6000) == 0.0
-    assert schedule.alpha_at_step(THESIS, 6000 + 1500) == 0.5
-    assert schedule.alpha_at_step(THESIS, 6000 + 3000) == 1.0
-    assert schedule.alpha_at_step(THESIS, 6000 + 5999) == 1.0
-    assert schedule.alpha_at_step(THESIS, 54000 + 32000) == 0.5  # phase 7: 64000 fade steps
-    assert schedule.alpha_at_step(CONDITION, 54000 + 16000) == 0.5  # exp_condition: 32000 fade steps
+    assert alpha_at_step(THESIS, 100) == 1.0  # phase 2: no fade
+    assert alpha_at_step(THESIS, 6000) == 0.0
+    assert alpha_at_step(THESIS, 6000 + 1500) == 0.5
+    assert alpha_at_step(THESIS, 6000 + 3000) == 1.0
+    assert alpha_at_step(THESIS, 6000 + 5999) == 1.0
+    assert alpha_at_step(THESIS, 54000 + 32000) == 0.5  # phase 7: 64000 fade steps
+    assert alpha_at_step(CONDITION, 54000 + 16000) == 0.5  # exp_condition: 32000 fade steps
 
 
 def test_thesis_text_fade_spans_the_whole_phase():
     whole = type(THESIS)(**{**THESIS.__dict__, "fade_fraction": 1.0})
-    assert schedule.alpha_at_step(whole, 6000 + 3000) == 0.5
-    assert schedule.alpha_at_step(whole, 6000 + 5999) == pytest.approx(5999 / 6000)
+    assert alpha_at_step(whole, 6000 + 3000) == 0.5
+    assert alpha_at_step(whole, 6000 + 5999) == pytest.approx(5999 / 6000)
 
 
 def test_unmask_mask_and_gradual_mi_coordinates():

@@ -8,7 +8,7 @@ progressive_infogan.explore.cli <tool> --run_dir=... --out=...`.
 - blocks: every block's output side by side (Figs. 24, 25)
 - animation: per-coordinate animations in the original frame order, latent interpolation
 - summary: per-coordinate feature summary with automatic descriptions (Appendix 12.1)
-- projection: projecting and editing real photos (section 9.2)
+- projection: projecting and editing real photos (thesis section 9.2)
 - tensorboard: traversal images for the training loop's summaries
 - examples: one of each figure for a run directory
 """

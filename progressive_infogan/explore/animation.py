@@ -1,4 +1,4 @@
-"""Animations of single coordinates and of latent interpolations (ORIGINAL_IMPLEMENTATION.md 5.9, ANIM).
+"""Animations of single coordinates and of latent interpolations (docs/original_system.md §5.9, ANIM).
 
 Per coordinate, values = linspace(-amplitude, amplitude, coord_resolution) split at the
 middle index into `left` (the lower half) and `right` (the upper half). Frame order:

@@ -1,4 +1,4 @@
-"""Sample averaging (thesis Fig. 10; ORIGINAL_IMPLEMENTATION.md 5.9, NBU `avg_change`).
+"""Sample averaging (thesis Fig. 10; docs/original_system.md §5.9, NBU `avg_change`).
 
 N random samples with one coordinate fixed at -value and at +value; the pixel-wise mean of
 each set shows the coordinate's primary feature, because features it does not control

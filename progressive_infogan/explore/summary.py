@@ -10,10 +10,10 @@ Colour vs structure: the change of each image's per-channel mean and deviation (
 brightness, contrast) against the change that remains after every image is normalised per
 channel (shapes moving). The colour share is colour energy / (colour + structure energy).
 
-With ground-truth factors (e.g. the synthetic faces dataset), `factor_correlations` names
-each coordinate after the factor that follows it most closely: a `factor_predictor(images)
--> [N, F]` reads the factors off generated images (`explore.factors` trains one on the run's
-data). A coordinate is named only when |r| >= `min_correlation`, only after a factor it
+With ground-truth factors (e.g. the synthetic faces dataset), each coordinate is named after
+the factor that follows it most closely (`factor_effects`, then `name_coordinates`): a
+`factor_predictor(images) -> [N, F]` reads the factors off generated images (`explore.factors`
+trains one on the run's data). A coordinate is named only when |r| >= `min_correlation`, only after a factor it
 moves by at least `min_swing` standard deviations (r alone is blind to the size of an
 effect) and, given the predictor's held-out R^2 per factor, only after factors it reads with
 R^2 >= `min_factor_r2`: a factor the predictor can't see (the iris hue of a 16 px face)
@@ -180,15 +180,6 @@ def factor_effects(generator, model_config: ModelConfig, coordinates: Sequence[i
     return np.asarray(correlations, np.float32), swings.astype(np.float32)
 
 
-def factor_correlations(generator, model_config: ModelConfig, coordinates: Sequence[int],
-                        factor_predictor: FactorPredictor, num_samples: int = 16, steps: int = 7,
-                        amplitude: float = 2.5, alpha: float = 1.0, seed: int = 0) -> np.ndarray:
-    """Pearson correlation [coordinates, F] between a coordinate's value and each predicted
-    factor (see `factor_effects`)."""
-    return factor_effects(generator, model_config, coordinates, factor_predictor, num_samples, steps, amplitude,
-                          alpha, seed)[0]
-
-
 @dataclasses.dataclass
 class FactorMatch:
     """The factor a coordinate correlates with most, among those that may name it."""
@@ -270,11 +261,13 @@ def feature_summary(generator, model_config: ModelConfig, coordinates: Sequence[
                                               num_samples=num_samples, amplitude=amplitude, alpha=alpha, seed=seed,
                                               factor_scales=factor_scales)
         matches = best_factors(correlations, factor_names, factor_r2, min_factor_r2, swings, min_swing)
-        for feature, match in zip(features, matches):
+        names = name_coordinates(correlations, factor_names, min_correlation, factor_r2, min_factor_r2, swings,
+                                 min_swing)
+        for feature, match, (name, correlation) in zip(features, matches, names):
             feature.best_factor, feature.best_correlation, feature.factor_swing = (
                 match.factor, match.correlation, match.swing)
-            if match.eligible and abs(match.correlation) >= min_correlation:
-                feature.factor, feature.factor_correlation = match.factor, match.correlation
+            if name is not None:
+                feature.factor, feature.factor_correlation = name, correlation
     else:
         correlations = swings = None
     features.sort(key=lambda feature: -feature.change)

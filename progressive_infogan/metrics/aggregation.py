@@ -1,4 +1,4 @@
-"""Per-block aggregation of per-coordinate metrics (ORIGINAL_IMPLEMENTATION.md 5.7).
+"""Per-block aggregation of per-coordinate metrics (docs/original_system.md §5.7).
 
 A per-coordinate score (InfoGAN penalty, code reconstruction error, isolation) is reported
 four ways: the mean over all K coordinates ("overall", as the thesis did), the mean over the
@@ -21,9 +21,6 @@ from typing import Any, Dict, Mapping, Sequence
 import numpy as np
 
 from progressive_infogan.config import MIN_PHASE, ModelConfig
-
-METRIC_NAMES = ("infogan_penalty", "code_reconstruction_error", "msssim_isolation", "mse_isolation")
-
 
 def _mean(values: np.ndarray) -> float:
     # The mean of no coordinates is the thesis' "N/A" (numpy would also warn).

@@ -12,7 +12,7 @@ import tensorflow as tf
 
 @dataclasses.dataclass(frozen=True)
 class EvalSettings:
-    """Sample counts; the defaults are the thesis protocol (ORIGINAL_IMPLEMENTATION.md 5.1-5.6)."""
+    """Sample counts; the defaults are the thesis protocol (docs/original_system.md §5.1-§5.6)."""
 
     seed: int = 0
     batch_size: Optional[int] = None  # None: the phase's training batch, as the original

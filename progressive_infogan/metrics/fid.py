@@ -1,7 +1,7 @@
 """Fréchet Inception Distance: statistics of pool_3 features and the distance between them.
 
 Two protocols are built from the same pieces:
-- thesis (section 5.3 of ORIGINAL_IMPLEMENTATION.md): 5000 generated vs 5000 real images at the
+- thesis (docs/original_system.md §5.3): 5000 generated vs 5000 real images at the
   training resolution, one draw: `fid_from_image_batches(generated, real, 5000)`;
 - standard: N generated images (50k by default) against the statistics of the full dataset,
   mean +- std over several draws: `cached_real_statistics(...)` then `fid_over_draws(...)`.
@@ -68,10 +68,6 @@ def frechet_distance(mu1, sigma1, mu2, sigma2) -> float:
     mean_term = float(np.sum((mu1 - mu2) ** 2))
     trace_term = float(np.trace(sigma1) + np.trace(sigma2)) - 2.0 * trace_sqrt_product(sigma1, sigma2)
     return mean_term + trace_term
-
-
-def fid_from_features(features1, features2) -> float:
-    return frechet_distance(*activation_statistics(features1), *activation_statistics(features2))
 
 
 def take_images(image_batches: Iterable, num_images: Optional[int]):

@@ -1,4 +1,4 @@
-"""InfoGAN penalty and code reconstruction error (ORIGINAL_IMPLEMENTATION.md 5.4, 5.5).
+"""InfoGAN penalty and code reconstruction error (docs/original_system.md §5.4, §5.5).
 
 Both measure how well D's Q head recovers the code from G's images. For every batch, fresh
 z, c ~ N(0, 1) go through G (eval mode: EMA weights, BN moving statistics when the

@@ -1,4 +1,4 @@
-"""MS-SSIM and MSE feature isolation (ORIGINAL_IMPLEMENTATION.md 5.6).
+"""MS-SSIM and MSE feature isolation (docs/original_system.md §5.6).
 
 How little the rest of the image changes when one code coordinate moves. For coordinate i,
 ceil(num_images / batch) batches of (z, c) ~ N(0, 1) are drawn; the "mid" images have

@@ -1,4 +1,4 @@
-"""MS-SSIM diversity, as the thesis computed it (section 5.2 of ORIGINAL_IMPLEMENTATION.md).
+"""MS-SSIM diversity, as the thesis computed it (docs/original_system.md §5.2).
 
 Images at the training resolution are upscaled nearest-neighbour to 256x256, shifted from
 [-1, 1] to [0, 2], and compared in consecutive pairs (0, 1), (2, 3), ... with

@@ -1,0 +1,70 @@
+"""Tests for progressive_infogan/config.py: the presets, their serialisation and the width formulas."""
+
+import os
+
+import pytest
+
+from progressive_infogan import config as configs
+from progressive_infogan import schedule
+
+REFERENCE = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "docs", "original_system.md")
+
+
+def _experiment_table():
+    """The rows of the experiment table in docs/original_system.md §6.2, as {column: cell}."""
+    text = open(REFERENCE, encoding="utf-8").read()
+    section = text[text.index("### 6.2 What differs"):text.index("## 7.")]
+    lines = [line for line in section.splitlines() if line.startswith("|")]
+    split = lambda line: [cell.strip() for cell in line.strip("|").split("|")]  # noqa: E731
+    headers = split(lines[0])
+    return [dict(zip(headers, split(line), strict=True)) for line in lines[2:]]
+
+
+def test_the_presets_are_the_reference_experiment_table():
+    rows = _experiment_table()
+    assert [row["experiment"] for row in rows] == list(configs.PRESETS)
+    for row in rows:
+        config = configs.PRESETS[row["experiment"]]
+        model, name = config.model, row["experiment"]
+        per_block = dict(model.code_sizes)
+        assert [int(n) for n in row["code per block"].split(",")] == [per_block.get(b, 0) for b in range(2, 9)], name
+        assert int(row["K"]) == model.code_size, name
+        assert row["G input"] == model.injection, name
+        assert float(row["MI weight"]) == config.loss.mi_weight, name
+        expected_coordinates = "—" if not model.code_size else "blocks <= phase" if config.schedule.gradual_mi else "all"
+        assert row["MI coordinates"] == expected_coordinates, name
+        assert row["unmask"] == ("yes" if model.unmask else "no"), name
+        assert float(row["consistency weight"]) == config.loss.consistency_weight, name
+        assert int(row["phase-7 steps"]) == schedule.phase_steps(config.schedule, 7), name
+        learning_rate = float(row["Adam lr (G and D)"])
+        assert config.optimizer.g_learning_rate == config.optimizer.d_learning_rate == learning_rate, name
+
+
+def test_every_preset_round_trips_through_json():
+    for name, config in configs.PRESETS.items():
+        assert configs.ExperimentConfig.from_json(config.to_json()) == config, name
+
+
+def test_replace_changes_fields_inside_a_section():
+    base = configs.preset("exp_condition")
+    changed = base.replace(name="mine", loss=dict(consistency_weight=30.0))
+    assert changed.name == "mine" and changed.loss.consistency_weight == 30.0
+    assert changed.loss.mi_weight == base.loss.mi_weight and changed.model == base.model
+    with pytest.raises(ValueError, match="unknown experiment 'exp_nope'; known: exp_append_channels"):
+        configs.preset("exp_nope")
+
+
+def test_channel_widths_follow_the_reference_formulas():
+    model = configs.ModelConfig()
+    assert [model.g_channels(block) for block in range(2, 10)] == [480, 480, 480, 256, 128, 64, 32, 16]
+    assert [model.d_channels(level) for level in range(1, 9)] == [512, 512, 512, 512, 256, 128, 64, 32]
+    narrow = configs.ModelConfig(width_multiplier=1 / 8)
+    assert [narrow.g_channels(block) for block in (2, 5, 9)] == [60, 32, 2]
+
+
+def test_coordinate_ranges_and_schedule_groups():
+    vanilla, gradual = configs.preset("exp_vanilla").model, configs.preset("exp_gradual_loss").model
+    assert vanilla.coordinate_ranges() == {2: range(0, 80)} and vanilla.groups == vanilla.code_sizes
+    assert gradual.coordinate_ranges() == {2: range(0, 80)}
+    assert gradual.coordinate_ranges(gradual.groups) == {b: range(16 * (b - 2), 16 * (b - 1)) for b in range(2, 7)}
+    assert configs.preset("exp_condition_4vars").model.coordinate_ranges()[6] == range(16, 20)
