@@ -87,5 +87,8 @@ for experiment in $experiments; do
 done
 
 echo "== tables -> $results_dir"
-"$PYTHON" -m progressive_infogan.tables --runs_root="$runs_root" --out="$results_dir" --findings
+readme_flag=""
+# The README's results section of this mode is generated, when the results go to their default place.
+if [ -z "${RESULTS_DIR:-}" ] && grep -q "<!-- results:$name begin -->" README.md; then readme_flag="--readme=README.md"; fi
+"$PYTHON" -m progressive_infogan.tables --runs_root="$runs_root" --out="$results_dir" --findings $readme_flag
 echo "== done in $(( $(date +%s) - started )) s; see $results_dir/tables.md and $results_dir/findings.md"

@@ -355,6 +355,44 @@ def write_tables(results: Results, out_dir: str, charts: bool = True) -> Dict[st
     return written
 
 
+# --- The README's results section ------------------------------------------------------------
+
+SUMMARY_COLUMNS = (
+    ("FID", "fid"),
+    ("MS-SSIM diversity", "msssim_diversity_gen"),
+    ("real diversity", "msssim_diversity_real"),
+    ("CRE", "code_reconstruction_error/overall"),
+    ("CRE, built blocks", "code_reconstruction_error/overall_built"),
+    ("InfoGAN penalty", "infogan_penalty/overall"),
+    ("MS-SSIM isolation", "msssim_isolation/overall"),
+    ("MSE isolation", "mse_isolation/overall"),
+)
+
+
+def summary_markdown(results: Results) -> str:
+    """One row per experiment (mean ± sd over its seeds) and every finding's verdict: the
+    README's results section, generated so that it can't drift from results/."""
+    headers = ["Experiment", "seeds"] + [header for header, _ in SUMMARY_COLUMNS]
+    rows = [[experiment, str(len(runs))] + [_format_ours(seed_values(runs, metric)) for _, metric in SUMMARY_COLUMNS]
+            for experiment, runs in sorted(results.items())]
+    scores = findings.score_all(findings.seeds_of(results))
+    verdicts = ["| finding | claim | verdict |", "|---|---|---|"]
+    verdicts += [f"| `{item.finding.key}` ({item.finding.source}) | {item.finding.claim} | **{item.verdict}** |"
+                 for item in scores]
+    return _markdown_table(headers, rows) + "\n" + "\n".join(verdicts) + "\n"
+
+
+def replace_section(text: str, name: str, content: str) -> str:
+    """`text` with what lies between `<!-- results:NAME begin -->` and `<!-- results:NAME end -->`
+    replaced by `content`."""
+    begin, end = f"<!-- results:{name} begin -->", f"<!-- results:{name} end -->"
+    if begin not in text or end not in text:
+        raise ValueError(f"no {begin} ... {end} markers")
+    head, rest = text.split(begin, 1)
+    _, tail = rest.split(end, 1)
+    return f"{head}{begin}\n{content}{end}{tail}"
+
+
 # --- Command line ---------------------------------------------------------------------------
 
 def _define_flags():
@@ -371,6 +409,9 @@ def _define_flags():
                                           "(e.g. 'thesis'); default: any.")
     flags.DEFINE_bool("findings", False, "Also print the findings report (every comparative finding of the "
                                          "thesis with its verdict over seeds) to stdout.")
+    flags.DEFINE_string("readme", None, "Also rewrite this file's section between <!-- results:NAME begin --> "
+                                        "and <!-- results:NAME end --> (NAME: --readme_section) from the results.")
+    flags.DEFINE_string("readme_section", None, "The section's NAME; default: the name of --out's folder.")
     flags.DEFINE_bool("charts", True, "Write the ours-vs-thesis bar charts (PNG) next to the tables.")
 
 
@@ -395,6 +436,14 @@ def main(argv: Sequence[str]) -> None:
           f"wrote {len(written)} files to {FLAGS.out} (index: {written['tables.md']})")
     if FLAGS.findings:
         print(findings_report(results))
+    if FLAGS.readme:
+        with open(FLAGS.readme, encoding="utf-8") as handle:
+            text = handle.read()
+        section = FLAGS.readme_section or os.path.basename(os.path.normpath(FLAGS.out))
+        text = replace_section(text, section, summary_markdown(results))
+        with open(FLAGS.readme, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        print(f"rewrote the {section} results section of {FLAGS.readme}")
 
 
 if __name__ == "__main__":

@@ -168,3 +168,23 @@ def test_metrics_of_separate_evaluations_of_one_checkpoint_merge(tmp_path):
     (run_dir / "metrics.jsonl").write_text("\n".join(json.dumps(line) for line in lines) + "\n")
     result = tables.read_run(str(run_dir), protocol="thesis")
     assert result.metrics == {"fid": 30.0, "code_reconstruction_error/overall": 0.4}
+
+
+def test_readme_section_is_generated_between_its_markers(two_runs, tmp_path):
+    root, _, _ = two_runs
+    readme = tmp_path / "README.md"
+    readme.write_text("# title\n<!-- results:quick begin -->\nstale\n<!-- results:quick end -->\nafter\n")
+    env = dict(os.environ, PYTHONPATH=os.path.dirname(os.path.dirname(os.path.abspath(tables.__file__))))
+    completed = subprocess.run([sys.executable, "-m", "progressive_infogan.tables", f"--runs_root={root}",
+                                f"--out={tmp_path / 'quick'}", f"--readme={readme}", "--nocharts"],
+                               capture_output=True, text=True, env=env, timeout=120)
+    assert completed.returncode == 0, completed.stderr
+    text = readme.read_text()
+    assert "stale" not in text and text.startswith("# title\n<!-- results:quick begin -->\n")
+    assert text.endswith("<!-- results:quick end -->\nafter\n")
+    headers, rows = _parse_markdown(text)
+    assert headers[:4] == ["Experiment", "seeds", "FID", "MS-SSIM diversity"]
+    assert rows[0][:4] == ["exp_condition", "1", "25.5000", "—"] and rows[1][:3] == ["exp_vanilla", "1", "20.0000"]
+    assert "| `control_condition` (Fig. 22, 4.6.2) |" in text
+    with pytest.raises(ValueError, match="results:full begin"):
+        tables.replace_section(text, "full", "x")
