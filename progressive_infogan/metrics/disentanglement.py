@@ -17,9 +17,12 @@ discrete) the choice is stated:
   training sample), DCI and explicitness fit on them and also score the test rows.
 - DCI: the library fits one `GradientBoostingClassifier` per (discrete) factor. Ours are
   continuous, and a 20-class classifier costs 20 trees per boosting stage, so we fit the
-  regressor variant, `GradientBoostingRegressor` with the same default hyperparameters
-  (100 stages of depth-3 trees, learning rate 0.1), and report informativeness as R^2
-  (the library: accuracy). The importance matrix is the trees' impurity importance.
+  regressor variant with the library's boosting settings (100 stages of depth-3 trees,
+  learning rate 0.1) and report informativeness as R^2 (the library: accuracy). The
+  importance matrix is the trees' impurity importance (squared-error reduction of each
+  code dimension's splits). By default the trees are scikit-learn's histogram-based
+  regressor, splits over 255 quantile bins: ~50x faster than `GradientBoostingRegressor`
+  (estimator="exact", also here), whose importances it matches closely (tested).
 - SAP: the SAP paper's continuous-attribute score (the library's continuous_factors=True),
   the squared correlation of one code dimension with one factor, on the training rows.
 - Explicitness: the library's one-vs-rest ROC-AUC of a logistic regression from all
@@ -29,6 +32,7 @@ discrete) the choice is stated:
 from __future__ import annotations
 
 import math
+import warnings
 from typing import Dict, Optional, Tuple
 
 import numpy as np
@@ -175,24 +179,71 @@ def _r2(targets: np.ndarray, predictions: np.ndarray) -> float:
     return 1.0 - float(np.sum((targets - predictions) ** 2)) / total if total > 0 else 0.0
 
 
-def _fit_factor(x_train, y_train, x_test, y_test, seed):
-    from sklearn.ensemble import GradientBoostingRegressor
+ESTIMATORS = ("histogram", "exact")
+# The library's GradientBoosting defaults: 100 stages of depth-3 trees, learning rate 0.1,
+# leaves of one sample allowed, no regularisation and no early stopping.
+_BOOSTING = dict(learning_rate=0.1, max_depth=3, min_samples_leaf=1)
+
+
+def _split_gains(model, num_features: int) -> np.ndarray:
+    """Total squared-error reduction of every feature's splits over all trees of a fitted
+    HistGradientBoostingRegressor: the impurity importance GradientBoostingRegressor
+    reports, unnormalised. scikit-learn keeps the trees in a private attribute (stable
+    since 0.21; setup.py pins the version, and a test checks this against the exact
+    estimator's `feature_importances_`)."""
+    predictors = getattr(model, "_predictors", None)
+    if predictors is None:
+        raise RuntimeError("this scikit-learn's HistGradientBoostingRegressor keeps no _predictors; "
+                           "use estimator='exact' or the version setup.py pins")
+    gains = np.zeros(num_features)
+    for stage in predictors:
+        for tree in stage:
+            nodes = tree.nodes
+            splits = ~nodes["is_leaf"].astype(bool)
+            np.add.at(gains, nodes["feature_idx"][splits].astype(np.int64), nodes["gain"][splits])
+    return gains
+
+
+def _fit_factor(x_train, y_train, x_test, y_test, seed, estimator):
+    from sklearn.ensemble import GradientBoostingRegressor, HistGradientBoostingRegressor
+    from threadpoolctl import threadpool_limits
 
     if np.ptp(y_train) == 0 or x_train.shape[1] == 0:  # nothing to learn: no importance
         return np.zeros(x_train.shape[1]), 0.0, 0.0
-    model = GradientBoostingRegressor(random_state=seed)
-    model.fit(x_train, y_train)
-    return (np.abs(model.feature_importances_), _r2(y_train, model.predict(x_train)),
+    if estimator == "exact":
+        model = GradientBoostingRegressor(n_estimators=100, random_state=seed, **_BOOSTING).fit(x_train, y_train)
+        importance = model.feature_importances_
+    else:
+        # One OpenMP thread per fit: the factors run in parallel instead, and small trees
+        # gain nothing from more threads on a busy CPU.
+        with threadpool_limits(1, user_api="openmp"):
+            model = HistGradientBoostingRegressor(max_iter=100, max_leaf_nodes=None, l2_regularization=0.0,
+                                                  early_stopping=False, random_state=seed, **_BOOSTING)
+            model.fit(x_train, y_train)
+        gains = _split_gains(model, x_train.shape[1])
+        importance = gains / gains.sum() if gains.sum() > 0 else gains
+    return (np.abs(importance), _r2(y_train, model.predict(x_train)),
             _r2(y_test, model.predict(x_test)) if len(y_test) else math.nan)
 
 
 def importance_matrix(codes_train, factors_train, codes_test, factors_test, random_state=0,
-                      n_jobs: Optional[int] = None) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
+                      n_jobs: Optional[int] = None, estimator: str = "histogram"
+                      ) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
     """([K, F] importance, [F] train R^2, [F] test R^2) of one gradient-boosted regressor per
-    factor. Constant code dimensions are left out of the fit (their importance is 0), which
-    saves the trees' time on the coordinates of blocks a checkpoint has not grown yet."""
+    factor (each factor's importances sum to 1).
+
+    `estimator`: "histogram" (default) is HistGradientBoostingRegressor with the library's
+    boosting settings: splits are searched over 255 quantile bins of each code dimension
+    instead of every value, which makes it ~50x faster at N = 10000 (seconds instead of
+    minutes) and changes the importances little (tested). "exact" is
+    GradientBoostingRegressor, the library's estimator family. Constant code dimensions are
+    left out of the fit (their importance is 0): the coordinates of blocks a checkpoint
+    has not grown yet.
+    """
     from joblib import Parallel, delayed
 
+    if estimator not in ESTIMATORS:
+        raise ValueError(f"estimator must be one of {ESTIMATORS}, got {estimator!r}")
     codes_train, factors_train = _check(codes_train, factors_train)
     codes_test, factors_test = _check(codes_test, factors_test)
     used = np.flatnonzero(np.ptp(codes_train, axis=0) > 0) if len(codes_train) else np.array([], np.int64)
@@ -200,7 +251,8 @@ def importance_matrix(codes_train, factors_train, codes_test, factors_test, rand
     # Threads: the trees are built without the GIL, and worker processes would each import
     # the package (and TensorFlow with it).
     fits = Parallel(n_jobs=n_jobs, prefer="threads")(
-        delayed(_fit_factor)(codes_train[:, used], factors_train[:, j], codes_test[:, used], factors_test[:, j], seed)
+        delayed(_fit_factor)(codes_train[:, used], factors_train[:, j], codes_test[:, used], factors_test[:, j], seed,
+                             estimator)
         for j in range(factors_train.shape[1]))
     importance = np.zeros([codes_train.shape[1], factors_train.shape[1]])
     for j, (column, _, _) in enumerate(fits):
@@ -210,7 +262,7 @@ def importance_matrix(codes_train, factors_train, codes_test, factors_test, rand
 
 
 def dci(codes, factors, random_state=0, *, train_fraction: float = TRAIN_FRACTION,
-        n_jobs: Optional[int] = None) -> Dict[str, object]:
+        n_jobs: Optional[int] = None, estimator: str = "histogram") -> Dict[str, object]:
     """Disentanglement, completeness and informativeness from gradient-boosted trees.
 
     Returns {"dci_disentanglement", "dci_completeness", "dci_informativeness_train",
@@ -220,7 +272,7 @@ def dci(codes, factors, random_state=0, *, train_fraction: float = TRAIN_FRACTIO
     codes, factors = _check(codes, factors)
     train, test = split_indices(len(codes), random_state, train_fraction)
     importance, train_r2, test_r2 = importance_matrix(codes[train], factors[train], codes[test], factors[test],
-                                                      random_state, n_jobs)
+                                                      random_state, n_jobs, estimator)
     disentanglement, _ = dci_disentanglement(importance)
     completeness, completeness_per_factor = dci_completeness(importance)
     return {"dci_disentanglement": disentanglement, "dci_completeness": completeness,
@@ -281,7 +333,10 @@ def _explicitness_per_factor(x_train, labels_train, x_test, labels_test) -> Tupl
     classes = np.unique(labels_train)
     if len(classes) < 2:
         return math.nan, math.nan
-    model = LogisticRegression(max_iter=200).fit(x_train, labels_train)
+    with warnings.catch_warnings():
+        # Small evaluations (smoke) have few rows per class; the fit is still what is asked.
+        warnings.simplefilter("ignore", UserWarning)
+        model = LogisticRegression(max_iter=200).fit(x_train, labels_train)
 
     def auc(x, labels):
         truth = label_binarize(labels, classes=model.classes_)
@@ -331,11 +386,12 @@ SCALAR_SCORES = ("mig", "dci_disentanglement", "dci_completeness", "dci_informat
 
 
 def all_scores(codes, factors, random_state=0, *, num_bins: int = NUM_BINS, train_fraction: float = TRAIN_FRACTION,
-               explicitness: bool = True, n_jobs: Optional[int] = None) -> Dict[str, object]:
+               explicitness: bool = True, n_jobs: Optional[int] = None, estimator: str = "histogram"
+               ) -> Dict[str, object]:
     """Every score above on one split (the same `random_state` gives every metric the same rows)."""
     scores: Dict[str, object] = {}
     scores.update(mig(codes, factors, random_state, num_bins=num_bins, train_fraction=train_fraction))
-    scores.update(dci(codes, factors, random_state, train_fraction=train_fraction, n_jobs=n_jobs))
+    scores.update(dci(codes, factors, random_state, train_fraction=train_fraction, n_jobs=n_jobs, estimator=estimator))
     scores.update(sap(codes, factors, random_state, train_fraction=train_fraction))
     scores.update(modularity_explicitness(codes, factors, random_state, num_bins=num_bins,
                                           train_fraction=train_fraction, explicitness=explicitness))
