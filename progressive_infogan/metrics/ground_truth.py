@@ -220,7 +220,7 @@ def heatmap_from_scores(scores: Mapping[str, float], view: str, path: str, title
     label = f"{title} {view} view".strip()
     rho = scores.get(f"scale_alignment/{view}")
     if rho is not None and math.isfinite(rho):
-        label += f": rho = {rho:+.2f}"
+        label += f"\nrho = {rho:+.2f}"
         low, high = scores.get(f"scale_alignment_null_low/{view}"), scores.get(f"scale_alignment_null_high/{view}")
         p_value = scores.get(f"scale_alignment_p_value/{view}")
         if low is not None and high is not None and p_value is not None and math.isfinite(p_value):

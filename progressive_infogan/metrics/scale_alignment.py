@@ -155,7 +155,7 @@ def plot_heatmap(matrix: np.ndarray, factor_names: Sequence[str], block_ids: Seq
 
     matrix = np.asarray(matrix, np.float64)
     labels = list(factor_labels) if factor_labels is not None else list(factor_names)
-    figure, axes = plt.subplots(figsize=(1.2 + 0.75 * len(block_ids), 0.8 + 0.32 * len(labels)))
+    figure, axes = plt.subplots(figsize=(4.2 + 0.75 * len(block_ids), 1.4 + 0.32 * len(labels)))
     image = axes.imshow(np.ma.masked_invalid(matrix), cmap="viridis", vmin=0.0, vmax=1.0, aspect="auto")
     axes.set_xticks(range(len(block_ids)), [f"{b}\n{2 ** b}px" for b in block_ids])
     axes.set_yticks(range(len(labels)), labels)
