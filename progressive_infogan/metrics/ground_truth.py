@@ -247,7 +247,12 @@ def main(argv):
     for view in VIEWS:
         path = heatmap_from_scores(result.metrics, view, os.path.join(options.out, f"scale_alignment_{view}.png"),
                                    title=f"{result.experiment} step {result.step}")
-        print(path or f"{view} view: not evaluated (run evaluate with --metrics=disentanglement)")
+        if path:
+            print(path)
+        elif view == "generative" and result.metrics.get("factor_predictor_num_readable") == 0:
+            print("generative view: the factor predictor reads no factor (factor_predictor_r2/*), nothing to draw")
+        else:
+            print(f"{view} view: not evaluated (run evaluate with --metrics=disentanglement)")
 
 
 if __name__ == "__main__":
