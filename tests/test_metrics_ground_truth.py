@@ -108,6 +108,35 @@ def test_view_scores_of_a_block_aligned_code(tmp_path):
     assert ground_truth.heatmap_from_scores(scores, "generative", str(tmp_path / "none.png")) is None
 
 
+class ColourPredictor:
+    """Stands in for the factor predictor: "reads" the first three factors as the mean of each
+    colour channel (held-out R^2 0.9) and the others not at all (R^2 0.1)."""
+
+    factor_names = NAMES
+    r2 = np.array([0.9] * 3 + [0.1] * (len(NAMES) - 3), np.float32)
+
+    def __call__(self, images):
+        means = np.asarray(images).mean(axis=(1, 2))
+        return np.concatenate([means, np.zeros([len(images), len(NAMES) - 3])], axis=1)
+
+
+def test_the_generative_view_keeps_only_the_readable_factors(run_dir, monkeypatch, capsys):
+    from progressive_infogan.explore import factors
+
+    monkeypatch.setattr(factors, "cached_factor_predictor", lambda *args, **kwargs: ColourPredictor())
+    settings = ground_truth.GroundTruthSettings(num_images=60, num_permutations=50, n_jobs=1)
+    scores, raws = ground_truth.ground_truth_scores(checkpoints.load_run(run_dir), settings, views=["generative"])
+    assert raws["generative"]["factor_names"] == NAMES[:3]
+    assert raws["generative"]["excluded_factors"] == NAMES[3:]
+    assert "leaving out factors" in capsys.readouterr().out
+    assert scores["factor_predictor_num_readable"] == 3.0
+    assert scores["factor_predictor_r2/eyelid"] == pytest.approx(0.1)
+    assert {key.split("/")[2] for key in scores if key.startswith("mig/generative/")} == set(NAMES[:3])
+    assert 0.0 <= scores["mig/generative"] <= 1.0 and not any("/encoder" in key for key in scores)
+    # Three coarse factors share one scale rank: no order to correlate with.
+    assert math.isnan(scores["scale_alignment/generative"])
+
+
 def test_a_model_without_code_or_data_without_factors(tmp_path):
     noinfo = make_run(str(tmp_path / "noinfo"), small_config("exp_noinfo"), phase=2)
     assert ground_truth.ground_truth_scores(checkpoints.load_run(noinfo)) == ({}, {})
