@@ -17,6 +17,7 @@ setuptools.setup(
         "scipy==1.17.1",
         "tensorboard==2.21.0",
         "tensorflow-datasets==4.9.10",
+        "scikit-learn==1.9.1",
         "tqdm==4.70.1",
     ],
     extras_require={

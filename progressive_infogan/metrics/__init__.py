@@ -17,7 +17,7 @@ __all__ = ["EvalSettings", "RealImages", "get", "names"]
 
 def _registry() -> Dict[str, Callable]:
     # Imported on use: the FID module loads TensorFlow's Inception port.
-    from progressive_infogan.metrics import fid, infogan, isolation, ms_ssim
+    from progressive_infogan.metrics import fid, ground_truth, infogan, isolation, ms_ssim
 
     return {
         "fid": fid.thesis_metric,
@@ -25,6 +25,7 @@ def _registry() -> Dict[str, Callable]:
         "msssim_diversity": ms_ssim.diversity_metric,
         "infogan": infogan.metric,
         "isolation": isolation.metric,
+        "disentanglement": ground_truth.metric,
     }
 
 

@@ -22,6 +22,10 @@ class EvalSettings:
     isolation_num_images: int = 128
     standard_fid_num_images: int = 50_000
     standard_fid_draws: int = 3
+    # Disentanglement against ground truth (beyond the thesis; disentanglement_lib's counts):
+    # images per view, 2/3 of them the training rows (10000 / 5000).
+    disentanglement_num_images: int = 15_000
+    factor_predictor: str = "standard"  # its training settings: metrics.ground_truth.predictor_settings
     progress: bool = True
 
 
@@ -34,6 +38,8 @@ class RealImages:
     dataset_id: str
     resolution: int
     resize_filter: str
+    data_dir: Optional[str] = None  # where they come from (its factors.npz, if synthetic)
+    preprocessing: str = "original"
 
 
 def sample_inputs(seed: int, index, batch_size: int, noise_size: int, code_size: int):
