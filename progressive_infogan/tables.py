@@ -311,8 +311,41 @@ def plot_figure(figure: Figure, results: Results, path: str) -> None:
 # --- Writing everything ---------------------------------------------------------------------
 
 def findings_report(results: Results) -> str:
-    """Every comparative finding of the thesis with its verdict over the seeds present."""
-    return findings.findings_markdown(findings.score_all(findings.seeds_of(results)))
+    """Every comparative finding of the thesis, then the ground-truth ones beyond it, with
+    their verdicts over the seeds present."""
+    seeds = findings.seeds_of(results)
+    return (findings.findings_markdown(findings.score_all(seeds)) + "\n" + findings.findings_markdown(
+        findings.score_all(seeds, findings.BEYOND_FINDINGS), "Beyond the thesis: scale alignment against ground truth"))
+
+
+# Disentanglement against the synthetic faces' factors (metrics/ground_truth.py), per view.
+BEYOND_COLUMNS = (
+    ("MIG", "mig"), ("DCI disentanglement", "dci_disentanglement"), ("DCI completeness", "dci_completeness"),
+    ("DCI informativeness (test R²)", "dci_informativeness_test"), ("SAP", "sap"), ("modularity", "modularity"),
+    ("scale alignment rho", "scale_alignment"), ("null 95% bound", "scale_alignment_null_high"),
+    ("p", "scale_alignment_p_value"),
+)
+VIEWS = ("generative", "encoder")
+
+
+def beyond_markdown(results: Results) -> str:
+    """The 'beyond the thesis' figure: ground-truth disentanglement and scale alignment per
+    experiment (mean ± sd over seeds), one table per view; experiments without them are left out."""
+    parts = ["### Beyond the thesis — disentanglement against the synthetic faces' factors\n\n",
+             "What each number means: docs/disentanglement_metrics.md. The generative view reads the factors "
+             "of generated images with the factor predictor; the encoder view scores Q's means on real images.\n"]
+    for view in VIEWS:
+        rows = []
+        for experiment, runs in sorted(results.items()):
+            cells = [_format_ours(seed_values(runs, f"{metric}/{view}")) for _, metric in BEYOND_COLUMNS]
+            if any(cell != MISSING for cell in cells):
+                rows.append([experiment, str(len(runs))] + cells)
+        if rows:
+            parts += [f"\n#### {view} view\n\n",
+                      _markdown_table(["Experiment", "seeds"] + [header for header, _ in BEYOND_COLUMNS], rows)]
+    if len(parts) == 2:
+        parts.append(f"\n{MISSING}: no run evaluated with `--metrics=disentanglement`.\n")
+    return "".join(parts)
 
 
 def write_tables(results: Results, out_dir: str, charts: bool = True) -> Dict[str, str]:
@@ -341,6 +374,8 @@ def write_tables(results: Results, out_dir: str, charts: bool = True) -> Dict[st
         sections.append(markdown)
     report = findings_report(results)
     write("findings.md", report)
+    beyond = beyond_markdown(results)
+    write("beyond.md", beyond)
 
     runs = ["### Runs\n", "| Experiment | Seed | Run directory | Step | Phase | Protocol | Evaluated |",
             "|---|---|---|---|---|---|---|"]
@@ -350,7 +385,7 @@ def write_tables(results: Results, out_dir: str, charts: bool = True) -> Dict[st
                         f"| {result.protocol} | {result.time} |")
     index = ["# Thesis result tables: ours vs published\n",
              "All thesis values are after phase 7 of training (docs/original_system.md §8).\n",
-             "\n".join(runs) + "\n", report] + sections
+             "\n".join(runs) + "\n", report] + sections + [beyond]
     write("tables.md", "\n".join(index))
     return written
 
@@ -375,7 +410,8 @@ def summary_markdown(results: Results) -> str:
     headers = ["Experiment", "seeds"] + [header for header, _ in SUMMARY_COLUMNS]
     rows = [[experiment, str(len(runs))] + [_format_ours(seed_values(runs, metric)) for _, metric in SUMMARY_COLUMNS]
             for experiment, runs in sorted(results.items())]
-    scores = findings.score_all(findings.seeds_of(results))
+    seeds = findings.seeds_of(results)
+    scores = findings.score_all(seeds) + findings.score_all(seeds, findings.BEYOND_FINDINGS)
     verdicts = ["| finding | claim | verdict |", "|---|---|---|"]
     verdicts += [f"| `{item.finding.key}` ({item.finding.source}) | {item.finding.claim} | **{item.verdict}** |"
                  for item in scores]

@@ -119,3 +119,20 @@ def test_each_finding_can_fail(key):
     # "On par" is no ordering, so reversing changes nothing: move one variant away instead.
     flipped["exp_vanilla"]["msssim_diversity_gen"] += 2 * findings.DIVERSITY_ON_PAR
     assert findings.score(_finding(key), {0: flipped}).verdict != HOLDS
+
+
+def _aligned(rho, high=0.6):
+    return {"scale_alignment/generative": rho, "scale_alignment_null_high/generative": high}
+
+
+def test_scale_alignment_beyond_the_thesis():
+    finding = findings.BEYOND_FINDINGS[0]
+    assert finding.key == "scale_alignment_generative"
+    aligned = {"exp_condition": _aligned(0.83), "exp_vanilla": _aligned(0.05), "exp_append_simple": _aligned(0.4)}
+    assert findings.score(finding, {0: aligned, 1: aligned}).verdict == HOLDS
+    # Significant, but the appending variant aligns better: the comparison fails.
+    assert findings.score(finding, {0: dict(aligned, exp_append_simple=_aligned(0.9))}).verdict == CONTRARY
+    # Better than the control, but inside the permutation null.
+    weak = dict(aligned, exp_condition=_aligned(0.5))
+    assert findings.score(finding, {0: weak}).verdict == CONTRARY
+    assert findings.score(finding, {0: THESIS}).verdict == NOT_MEASURABLE  # not evaluated

@@ -188,3 +188,17 @@ def test_readme_section_is_generated_between_its_markers(two_runs, tmp_path):
     assert "| `control_condition` (Fig. 22, 4.6.2) |" in text
     with pytest.raises(ValueError, match="results:full begin"):
         tables.replace_section(text, "full", "x")
+
+
+def test_beyond_the_thesis_table_per_view(tmp_path):
+    scores = {"mig/generative": 0.01, "dci_disentanglement/generative": 0.26, "scale_alignment/generative": 0.83,
+              "scale_alignment_null_high/generative": 0.62, "scale_alignment_p_value/generative": 0.0007}
+    make_run(tmp_path, "c", "exp_condition", [(10, scores)])
+    make_run(tmp_path, "v", "exp_vanilla", [(10, VANILLA)])
+    results = tables.collect_results(tables.find_run_dirs(str(tmp_path)))
+    text = tables.beyond_markdown(results)
+    assert "#### generative view" in text and "#### encoder view" not in text
+    headers, rows = _parse_markdown(text)
+    assert headers[:4] == ["Experiment", "seeds", "MIG", "DCI disentanglement"]
+    assert rows == [["exp_condition", "1", "0.0100", "0.2600", "—", "—", "—", "—", "0.8300", "0.6200", "0.0007"]]
+    assert "no run evaluated" in tables.beyond_markdown({})
