@@ -70,7 +70,10 @@ def test_consistency_terms_pool_to_the_lower_block_and_scale_with_alpha_squared(
     terms = {block: float(value) for block, value in losses.consistency_terms(images).items()}
     assert terms[3] == pytest.approx(np.mean((pool(rgb[3], 2) - rgb[2]) ** 2), rel=1e-5)
     assert terms[4] == pytest.approx(alpha ** 2 * np.mean((pool(rgb[4], 2) - rgb[3]) ** 2), rel=1e-4)
-    total = float(losses.consistency_loss(images, weight=300.0))
+    composed = losses.ProgressiveInfoGANLoss(configs.preset("exp_consistency_300"))(
+        real_logits=tf.zeros([2]), fake_logits=tf.zeros([2]), code=tf.zeros([2, 80]), mu=tf.zeros([2, 80]),
+        block_images=images, mi_active=np.ones(80))
+    total = float(composed.terms["loss/consistency"])
     assert total == pytest.approx(300.0 * (terms[3] + terms[4]), rel=1e-5)
 
 
