@@ -101,14 +101,14 @@ class ProgressiveInfoGANLoss:
     """
 
     def __init__(self, config: ExperimentConfig):
-        self.config = config.loss
+        self.loss_config = config.loss
         self._uses_mi = bool(config.loss.mi_weight and config.model.code_size)
 
     def __call__(self, *, real_logits, fake_logits, code, mu, block_images: Sequence[tf.Tensor],
                  mi_active) -> StepLosses:
         """`block_images` is G's output list (blocks 2..p, the last one G's image), `mu` Q's
         prediction on that last image, `mi_active` the 0/1 coordinates in the penalty."""
-        config = self.config
+        config = self.loss_config
         g_gan = generator_loss(fake_logits)
         d_gan = discriminator_loss(real_logits, fake_logits, config.label_smoothing)
         nll = gaussian_nll_per_coordinate(code, mu)
