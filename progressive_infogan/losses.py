@@ -91,7 +91,7 @@ class StepLosses:
 
 
 class ProgressiveInfoGANLoss:
-    """The original's loss composition (ORIGINAL_IMPLEMENTATION.md section 3):
+    """The original's loss composition (docs/original_system.md §3.4):
 
       G: non-saturating GAN loss + MI penalty + consistency loss
       D: label-smoothed GAN loss + MI penalty (Q's heads are part of D, so both players

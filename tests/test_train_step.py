@@ -1,5 +1,5 @@
 """One real training step of `train.PhaseTrainer`, checked term by term against a reference
-re-derived here in plain TF (the loss formulas of ORIGINAL_IMPLEMENTATION.md section 3,
+re-derived here in plain TF (the loss formulas of docs/original_system.md §3-4,
 Adam's update rule, the EMA rule), not by calling `losses`.
 
 Every hyperparameter the step reads is given a non-default value, so that a step which
