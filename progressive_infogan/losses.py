@@ -1,19 +1,22 @@
 """Losses of the original system (docs/original_system.md §3), written here
 because tensorflow-gan cannot run on TF >= 2.16 (docs/design.md §1).
 
-Every function reduces by the mean over the batch it is given. Under a distribution
-strategy each replica divides by the number of replicas (`train.py`), so that the summed
-gradients equal those of one replica on the global batch.
+`ProgressiveInfoGANLoss` composes them into the two players' losses of a training step;
+the step only calls it. Every function reduces by the mean over the batch it is given.
+Under a distribution strategy each replica divides by the number of replicas
+(`train.py`), so that the summed gradients equal those of one replica on the global batch.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from typing import Dict, Sequence
 
 import tensorflow as tf
 
 from progressive_infogan import layers
+from progressive_infogan.config import ExperimentConfig
 
 # 0.5 * ln(2 * pi): the Gaussian NLL's constant, included as tf-gan's penalty included it.
 GAUSSIAN_NLL_CONSTANT = 0.5 * math.log(2.0 * math.pi)
@@ -74,9 +77,50 @@ def consistency_terms(block_images: Sequence[tf.Tensor]) -> Dict[int, tf.Tensor]
     return terms
 
 
-def consistency_loss(block_images: Sequence[tf.Tensor], weight: float):
-    """weight * sum of the consistency terms; added to the generator loss only."""
-    terms = consistency_terms(block_images)
-    if not terms:
-        return tf.constant(0.0)
-    return weight * tf.add_n(list(terms.values()))
+@dataclasses.dataclass(frozen=True)
+class StepLosses:
+    """One step's losses: what each player minimises, and the terms they are made of."""
+
+    generator: tf.Tensor
+    discriminator: tf.Tensor
+    # Scalars under their summary names: "loss/generator", "loss/discriminator",
+    # "loss/generator_gan", "loss/discriminator_gan", "loss/mutual_information",
+    # "loss/consistency", and "consistency/block_<d>" for each consistency term.
+    terms: Dict[str, tf.Tensor]
+    nll_per_coordinate: tf.Tensor  # [K], for the per-coordinate MI summaries
+
+
+class ProgressiveInfoGANLoss:
+    """The original's loss composition (docs/original_system.md §3.4):
+
+      G: non-saturating GAN loss + MI penalty + consistency loss
+      D: label-smoothed GAN loss + MI penalty (Q's heads are part of D, so both players
+         minimise the penalty, as in tf-gan's InfoGAN)
+
+    The consistency loss constrains G's blocks only, so D never sees it.
+    """
+
+    def __init__(self, config: ExperimentConfig):
+        self.loss_config = config.loss
+        self._uses_mi = bool(config.loss.mi_weight and config.model.code_size)
+
+    def __call__(self, *, real_logits, fake_logits, code, mu, block_images: Sequence[tf.Tensor],
+                 mi_active) -> StepLosses:
+        """`block_images` is G's output list (blocks 2..p, the last one G's image), `mu` Q's
+        prediction on that last image, `mi_active` the 0/1 coordinates in the penalty."""
+        config = self.loss_config
+        g_gan = generator_loss(fake_logits)
+        d_gan = discriminator_loss(real_logits, fake_logits, config.label_smoothing)
+        nll = gaussian_nll_per_coordinate(code, mu)
+        mi = (mutual_information_penalty(code, mu, mi_active, config.mi_weight) if self._uses_mi
+              else tf.constant(0.0))
+        consistency = consistency_terms(block_images) if config.consistency_weight else {}
+        consistency_loss = (config.consistency_weight * tf.add_n(list(consistency.values())) if consistency
+                            else tf.constant(0.0))
+        g_loss = g_gan + mi + consistency_loss
+        d_loss = d_gan + mi
+        terms = {"loss/generator": g_loss, "loss/discriminator": d_loss, "loss/generator_gan": g_gan,
+                 "loss/discriminator_gan": d_gan, "loss/mutual_information": mi,
+                 "loss/consistency": consistency_loss}
+        terms.update({f"consistency/block_{block}": term for block, term in consistency.items()})
+        return StepLosses(generator=g_loss, discriminator=d_loss, terms=terms, nll_per_coordinate=nll)

@@ -112,6 +112,7 @@ class PhaseTrainer:
         # uninterrupted one does.
         keras.utils.set_random_seed(options.seed * 1009 + phase)
         self.mi_active = tf.constant(schedule.mi_active_coordinates(model, config.schedule, phase))
+        self.loss = losses.ProgressiveInfoGANLoss(config)
         with strategy.scope():
             self.generator = networks.build_generator(model, phase)
             self.discriminator = networks.build_discriminator(model, phase)
@@ -176,18 +177,10 @@ class PhaseTrainer:
             fakes = self.generator(noise, code, alpha=alpha, training=True)
             fake_logits, mu = self.discriminator(fakes[-1], alpha=alpha, training=True)
             real_logits, _ = self.discriminator(real, alpha=alpha, training=True)
-            g_gan = losses.generator_loss(fake_logits)
-            d_gan = losses.discriminator_loss(real_logits, fake_logits, config.loss.label_smoothing)
-            nll = losses.gaussian_nll_per_coordinate(code, mu)
-            mi = (losses.mutual_information_penalty(code, mu, self.mi_active, config.loss.mi_weight)
-                  if config.loss.mi_weight and config.model.code_size else tf.constant(0.0))
-            consistency = losses.consistency_terms(fakes) if config.loss.consistency_weight else {}
-            consistency_loss = (config.loss.consistency_weight * tf.add_n(list(consistency.values()))
-                                if consistency else tf.constant(0.0))
-            g_loss = g_gan + mi + consistency_loss
-            d_loss = d_gan + mi
+            step_losses = self.loss(real_logits=real_logits, fake_logits=fake_logits, code=code, mu=mu,
+                                    block_images=fakes, mi_active=self.mi_active)
             # Gradients are summed over replicas: each replica contributes its mean / replicas.
-            g_scaled, d_scaled = g_loss / replicas, d_loss / replicas
+            g_scaled, d_scaled = step_losses.generator / replicas, step_losses.discriminator / replicas
             if isinstance(self.g_optimizer, keras.optimizers.LossScaleOptimizer):
                 g_scaled = self.g_optimizer.scale_loss(g_scaled)
                 d_scaled = self.d_optimizer.scale_loss(d_scaled)
@@ -207,12 +200,10 @@ class PhaseTrainer:
             shadow = self.ema[variable.path]
             shadow.assign(decay * shadow + (1.0 - decay) * variable)
 
-        scalars = {"loss/generator": g_loss, "loss/discriminator": d_loss, "loss/generator_gan": g_gan,
-                   "loss/discriminator_gan": d_gan, "loss/mutual_information": mi,
-                   "loss/consistency": consistency_loss,
-                   "d/real_logit": tf.reduce_mean(real_logits), "d/fake_logit": tf.reduce_mean(fake_logits)}
-        scalars.update({f"consistency/block_{block}": term for block, term in consistency.items()})
-        vectors = {"mi/nll_per_coordinate": nll, "mi/abs_error_per_coordinate": tf.reduce_mean(tf.abs(code - mu), 0)}
+        scalars = dict(step_losses.terms)
+        scalars.update({"d/real_logit": tf.reduce_mean(real_logits), "d/fake_logit": tf.reduce_mean(fake_logits)})
+        vectors = {"mi/nll_per_coordinate": step_losses.nll_per_coordinate,
+                   "mi/abs_error_per_coordinate": tf.reduce_mean(tf.abs(code - mu), 0)}
         return scalars, vectors
 
     def _distributed_step(self, real, step, alpha):

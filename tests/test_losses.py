@@ -70,7 +70,10 @@ def test_consistency_terms_pool_to_the_lower_block_and_scale_with_alpha_squared(
     terms = {block: float(value) for block, value in losses.consistency_terms(images).items()}
     assert terms[3] == pytest.approx(np.mean((pool(rgb[3], 2) - rgb[2]) ** 2), rel=1e-5)
     assert terms[4] == pytest.approx(alpha ** 2 * np.mean((pool(rgb[4], 2) - rgb[3]) ** 2), rel=1e-4)
-    total = float(losses.consistency_loss(images, weight=300.0))
+    composed = losses.ProgressiveInfoGANLoss(configs.preset("exp_consistency_300"))(
+        real_logits=tf.zeros([2]), fake_logits=tf.zeros([2]), code=tf.zeros([2, 80]), mu=tf.zeros([2, 80]),
+        block_images=images, mi_active=np.ones(80))
+    total = float(composed.terms["loss/consistency"])
     assert total == pytest.approx(300.0 * (terms[3] + terms[4]), rel=1e-5)
 
 
@@ -78,3 +81,28 @@ def test_consistency_is_zero_for_a_generator_whose_blocks_agree():
     base = tf.random.uniform([2, 4, 4, 3], -1, 1)
     images = [layers.upscale2d(base, 4), layers.upscale2d(base, 4), layers.upscale2d(base, 4)]
     assert all(float(v) == 0.0 for v in losses.consistency_terms(images).values())
+
+
+def test_the_loss_object_puts_mi_in_both_players_and_consistency_in_g_only():
+    config = configs.preset("exp_consistency_30").replace(loss=dict(mi_weight=2.0, label_smoothing=0.5))
+    rng = np.random.default_rng(3)
+    real, fake = rng.normal(size=[5]).astype(np.float32), rng.normal(size=[5]).astype(np.float32)
+    code, mu = rng.normal(size=[5, 80]).astype(np.float32), rng.normal(size=[5, 80]).astype(np.float32)
+    low, high = rng.uniform(-1, 1, [5, 8, 8, 3]), rng.uniform(-1, 1, [5, 8, 8, 3])
+    images = [tf.constant(x, tf.float32) for x in (low, high)]
+    result = losses.ProgressiveInfoGANLoss(config)(real_logits=tf.constant(real), fake_logits=tf.constant(fake),
+                                                   code=tf.constant(code), mu=tf.constant(mu), block_images=images,
+                                                   mi_active=np.ones(80))
+    mi = 2.0 * _numpy_nll(code, mu).mean()
+    pool = lambda x: x.reshape(5, 4, 2, 4, 2, 3).mean((2, 4))  # noqa: E731
+    consistency = 30.0 * np.mean((pool(high) - pool(low)) ** 2)
+    g_gan = np.mean(-_log_sigmoid(fake))
+    d_gan = np.mean(-(0.75 * _log_sigmoid(real) + 0.25 * _log_sigmoid(-real))) + np.mean(-_log_sigmoid(-fake))
+    assert float(result.generator) == pytest.approx(g_gan + mi + consistency, rel=1e-5)
+    assert float(result.discriminator) == pytest.approx(d_gan + mi, rel=1e-5)
+    assert float(result.terms["consistency/block_3"]) == pytest.approx(consistency / 30.0, rel=1e-5)
+    unweighted = losses.ProgressiveInfoGANLoss(config.replace(loss=dict(mi_weight=0.0, consistency_weight=0.0)))(
+        real_logits=tf.constant(real), fake_logits=tf.constant(fake), code=tf.constant(code), mu=tf.constant(mu),
+        block_images=images, mi_active=np.ones(80))
+    assert float(unweighted.generator) == pytest.approx(g_gan, rel=1e-5)
+    assert "consistency/block_3" not in unweighted.terms

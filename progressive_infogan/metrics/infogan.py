@@ -24,11 +24,12 @@ import numpy as np
 import tensorflow as tf
 from tqdm import tqdm
 
+from progressive_infogan import losses
 from progressive_infogan.config import ModelConfig, ScheduleConfig
 from progressive_infogan.metrics.aggregation import aggregate
 from progressive_infogan.metrics.common import batch_size_of, sample_inputs
 
-HALF_LOG_2PI = 0.5 * math.log(2.0 * math.pi)  # 0.9189385
+HALF_LOG_2PI = losses.GAUSSIAN_NLL_CONSTANT  # 0.9189385
 THESIS_NUM_BATCHES = 3000
 
 
@@ -46,9 +47,9 @@ def _batch_function(generator: Callable, discriminator: Callable, model_config: 
         noise, code = sample_inputs(seed, index, batch_size, noise_size, code_size)
         images = generator(noise, code, alpha=alpha, training=False)[-1]
         _, mu = discriminator(images, alpha=alpha)
-        difference = code - tf.cast(mu, tf.float32)
-        penalty = tf.reduce_mean(0.5 * tf.square(difference), axis=0) + HALF_LOG_2PI
-        error = tf.reduce_mean(tf.abs(difference), axis=0)
+        mu = tf.cast(mu, tf.float32)
+        penalty = losses.gaussian_nll_per_coordinate(code, mu)
+        error = tf.reduce_mean(tf.abs(code - mu), axis=0)
         return penalty, error
 
     return batch_scores
