@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from typing import Any, Dict, Mapping, Optional, Tuple
+from typing import TYPE_CHECKING, Any, Dict, Mapping, Optional, Tuple
+
+if TYPE_CHECKING:
+    from progressive_infogan.code_layout import CodeLayout
 
 # Blocks are named by log2 of their resolution: block 2 works at 4x4, block 7 at 128x128.
 MIN_PHASE = 2
@@ -34,8 +37,8 @@ class ModelConfig:
     # exp_unmask: multiply the code by the phase's 0/1 mask (coordinate groups in
     # `schedule_groups` are unmasked from the phase of their group's block on).
     unmask: bool = False
-    # Coordinate groups for the unmask mask, gradual MI and per-block metrics of the variants
-    # that feed every coordinate at block 2. None means the groups are `code_sizes`.
+    # Coordinate groups (owner blocks) for the unmask mask, gradual MI and per-block metrics of
+    # the variants that feed every coordinate at block 2. None means the groups are `code_sizes`.
     schedule_groups: Optional[Tuple[Tuple[int, int], ...]] = None
     # Width: C_G(d) = min(g_channels_at_4x4 / 2^(d-2), g_channels_max) * width_multiplier.
     g_channels_at_4x4: int = 2048
@@ -64,16 +67,24 @@ class ModelConfig:
         return sum(count for _, count in self.code_sizes)
 
     @property
+    def code_layout(self) -> "CodeLayout":
+        """Which coordinates exist, the blocks that read, predict and own each, and from which
+        phase each takes part (`code_layout.py`)."""
+        from progressive_infogan.code_layout import layout_of  # it needs MIN_PHASE from here
+
+        return layout_of(self.code_sizes, self.schedule_groups, self.unmask)
+
+    @property
     def groups(self) -> Tuple[Tuple[int, int], ...]:
+        """The owner blocks' counts: `schedule_groups`, or `code_sizes` if None."""
         return self.schedule_groups if self.schedule_groups is not None else self.code_sizes
 
     def coordinate_ranges(self, groups: Optional[Tuple[Tuple[int, int], ...]] = None) -> Dict[int, range]:
-        """Block -> the range of code coordinates it owns (consecutive, increasing block order)."""
-        ranges, start = {}, 0
-        for block, count in (self.code_sizes if groups is None else groups):
-            ranges[block] = range(start, start + count)
-            start += count
-        return ranges
+        """Block -> the coordinates entering G at it and predicted by its Q head; with
+        `groups`, the consecutive ranges of those counts (`self.groups`: the owner blocks')."""
+        from progressive_infogan.code_layout import layout_of
+
+        return (self.code_layout if groups is None else layout_of(groups)).input_ranges()
 
     def g_channels(self, block: int) -> int:
         base = min(self.g_channels_at_4x4 // 2 ** (block - 2), self.g_channels_max)

@@ -18,7 +18,6 @@ import tensorflow as tf
 
 from progressive_infogan import layers
 from progressive_infogan.config import MAX_PHASE, MIN_PHASE, ModelConfig
-from progressive_infogan.schedule import unmask_mask
 from progressive_infogan.variants import make_injection
 
 # D skips the new block's Q predictions while its fade has not begun (the original did not
@@ -89,8 +88,9 @@ class Generator(keras.Model):
         _check_phase(phase)
         self.config = config
         self.phase = phase
-        self.coordinates = config.coordinate_ranges()
-        self.mask = tf.constant(unmask_mask(config, phase)) if config.unmask else None
+        layout = config.code_layout
+        self.coordinates = layout.input_ranges()
+        self.mask = tf.constant(layout.unmask_mask(phase)) if layout.unmask else None
         self.blocks = [GeneratorBlock(block, config, len(self.coordinates.get(block, ())))
                        for block in range(2, phase + 1)]
 
@@ -193,7 +193,7 @@ class Discriminator(keras.Model):
         _check_phase(phase)
         self.config = config
         self.phase = phase
-        self.coordinates = config.coordinate_ranges()
+        self.coordinates = config.code_layout.input_ranges()
         # fromRGB of the phase's block, and of the block below it for the fade.
         self.from_rgb = FromRGB(phase, config)
         self.from_rgb_lower = FromRGB(phase - 1, config) if phase > 2 else None

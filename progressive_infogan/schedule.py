@@ -56,13 +56,9 @@ def alpha(schedule: ScheduleConfig, phase: int, step_in_phase: int) -> float:
 
 
 def unmask_mask(model: ModelConfig, phase: int) -> np.ndarray:
-    """exp_unmask's 0/1 mask over the code: a coordinate group is on from its block's phase on.
-    The switch is hard, at the first step of the phase (thesis text: gradual)."""
-    mask = np.zeros([model.code_size], np.float32)
-    for block, coordinates in model.coordinate_ranges(model.groups).items():
-        if phase >= block:
-            mask[coordinates.start:coordinates.stop] = 1.0
-    return mask
+    """exp_unmask's 0/1 mask over the code: a coordinate group is on from its block's phase on
+    (`CodeLayout.unmask_mask`)."""
+    return model.code_layout.unmask_mask(phase)
 
 
 def mi_active_coordinates(model: ModelConfig, schedule: ScheduleConfig, phase: int) -> np.ndarray:
@@ -70,6 +66,4 @@ def mi_active_coordinates(model: ModelConfig, schedule: ScheduleConfig, phase: i
 
     gradual_loss / unmask: the groups of blocks <= phase. Otherwise every coordinate,
     including those whose Q head does not exist yet (they count in the denominator)."""
-    if schedule.gradual_mi:
-        return unmask_mask(model, phase)
-    return np.ones([model.code_size], np.float32)
+    return model.code_layout.mi_weights(phase, schedule.gradual_mi)

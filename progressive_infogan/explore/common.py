@@ -58,17 +58,16 @@ def with_coordinate_values(noise: np.ndarray, code: np.ndarray, coordinate: int,
 
 
 def coordinate_block(model_config: ModelConfig, coordinate: int) -> int:
-    for block, coordinates in model_config.coordinate_ranges().items():
-        if coordinate in coordinates:
-            return block
-    raise ValueError(f"coordinate {coordinate} is not in the code (size {model_config.code_size})")
+    """The block whose generator input the coordinate enters (its caption in the figures)."""
+    return model_config.code_layout.coordinate(coordinate).input_block
 
 
 def select_coordinates(model_config: ModelConfig, spec: CoordinateSpec = "all",
                        phase: Optional[int] = None) -> List[int]:
-    """Coordinate ids from a spec: "all", "effective" (blocks <= phase), "block:3",
-    "block:2,3", "5,17,40", an int, or a list of ints."""
-    ranges = model_config.coordinate_ranges()
+    """Coordinate ids from a spec: "all", "effective" (those the phase's generator reads),
+    "block:3" (those entering G at block 3), "block:2,3", "5,17,40", an int, or a list of ints."""
+    layout = model_config.code_layout
+    ranges = layout.input_ranges()
     if spec is None or (isinstance(spec, str) and spec.strip() in ("", "all")):
         return list(range(model_config.code_size))
     if isinstance(spec, (int, np.integer)):
@@ -78,14 +77,12 @@ def select_coordinates(model_config: ModelConfig, spec: CoordinateSpec = "all",
         if spec == "effective":
             if phase is None:
                 raise ValueError("'effective' needs the phase")
-            if len(ranges) == 1:  # Every coordinate enters block 2 (vanilla, gradual_loss, unmask).
-                return list(range(model_config.code_size))
-            return [c for block, coords in ranges.items() if block <= phase for c in coords]
+            return list(layout.feeding_g(phase))
         if spec.startswith("block:"):
             chosen = []
             for block in spec[len("block:"):].split(","):
                 if int(block) not in ranges:
-                    raise ValueError(f"block {block} owns no coordinates; blocks: {sorted(ranges)}")
+                    raise ValueError(f"no coordinate enters G at block {block}; blocks: {sorted(ranges)}")
                 chosen.extend(ranges[int(block)])
         else:
             chosen = [int(part) for part in spec.split(",") if part.strip()]

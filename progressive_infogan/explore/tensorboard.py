@@ -19,17 +19,16 @@ def traversal_summary_images(generator, model_config: ModelConfig, phase: int, a
                              coords_per_block: int = 2, steps: int = 7, seed: int = 0,
                              num_samples: int = SAMPLES) -> Dict[str, np.ndarray]:
     """{'traversal/block_<b>/coord_<id>': uint8 [1, H, W, 3]} for the first `coords_per_block`
-    coordinates of every block that feeds G at `phase` (rows: samples; columns:
+    coordinates that block b owns among those that feed G at `phase` (rows: samples; columns:
     linspace(-3, 3, steps)). The same seeded samples every call, so images of successive
     steps compare."""
     noise, code = common.sample_latents(model_config, num_samples, seed)
     values = traversal.traversal_values(steps)
-    ranges = model_config.coordinate_ranges(model_config.groups)
+    layout = model_config.code_layout
+    feeding = set(layout.feeding_g(phase))
     images = {}
-    for block, coordinates in ranges.items():
-        if len(ranges) > 1 and block > phase:
-            continue
-        for coordinate in list(coordinates)[:coords_per_block]:
+    for block, coordinates in layout.owner_ranges().items():
+        for coordinate in [c for c in coordinates if c in feeding][:coords_per_block]:
             grid = traversal.coordinate_traversal(generator, noise, code, coordinate, values, alpha)
             images[f"traversal/block_{block}/coord_{coordinate}"] = common.image_grid(common.to_uint8(grid))[None]
     return images

@@ -4,8 +4,8 @@ A per-coordinate score (InfoGAN penalty, code reconstruction error, isolation) i
 four ways: the mean over all K coordinates ("overall", as the thesis did), the mean over the
 coordinates of the blocks built at this phase ("overall_built": at phase 5 the 16 block-6
 coordinates have no G input and no Q head, yet "overall" counts them), the mean over the
-coordinates of each block 2..phase, and every coordinate on its own. A block owns the coordinates of
-`model_config.coordinate_ranges(model_config.groups)`: the architecture's mapping for the
+coordinates of each block 2..phase, and every coordinate on its own. A block reports the
+coordinates it owns (`CodeLayout.block_ranges`): the architecture's mapping for the
 per-block variants (16 per block 2..6), the 16-coordinate schedule groups for
 gradual_loss/unmask (although their whole code enters at block 2), and all 80 at block 2
 for vanilla. A block that owns no coordinate (vanilla's blocks 3..7, block 7 of every
@@ -20,7 +20,8 @@ from typing import Any, Dict, Mapping, Sequence
 
 import numpy as np
 
-from progressive_infogan.config import MIN_PHASE, ModelConfig
+from progressive_infogan.config import ModelConfig
+
 
 def _mean(values: np.ndarray) -> float:
     # The mean of no coordinates is the thesis' "N/A" (numpy would also warn).
@@ -29,8 +30,7 @@ def _mean(values: np.ndarray) -> float:
 
 def block_coordinates(model_config: ModelConfig, phase: int) -> Dict[int, range]:
     """Block b in 2..phase -> the coordinates it owns for metrics (an empty range if none)."""
-    ranges = model_config.coordinate_ranges(model_config.groups)
-    return {block: ranges.get(block, range(0)) for block in range(MIN_PHASE, phase + 1)}
+    return model_config.code_layout.block_ranges(phase)
 
 
 def aggregate(metric: str, per_coordinate: Sequence[float], model_config: ModelConfig, phase: int) -> Dict[str, float]:
@@ -43,10 +43,9 @@ def aggregate(metric: str, per_coordinate: Sequence[float], model_config: ModelC
     values = np.asarray(per_coordinate, dtype=np.float64).reshape(-1)
     if values.size != model_config.code_size:
         raise ValueError(f"{metric}: got {values.size} coordinates, the model has {model_config.code_size}")
-    blocks = block_coordinates(model_config, phase)
-    built = [index for coordinates in blocks.values() for index in coordinates]
+    built = list(model_config.code_layout.built(phase))
     scores = {f"{metric}/overall": _mean(values), f"{metric}/overall_built": _mean(values[built])}
-    for block, coordinates in blocks.items():
+    for block, coordinates in block_coordinates(model_config, phase).items():
         scores[f"{metric}/block_{block}"] = _mean(values[coordinates.start:coordinates.stop])
     for index, value in enumerate(values):
         scores[f"{metric}/coord_{index:02d}"] = float(value)

@@ -16,12 +16,12 @@ gives:
   `num_permutations` times; the null's mean, its 95% interval and the one-sided p-value
   (1 + #{null >= observed}) / (1 + permutations).
 
-Which block a coordinate belongs to is `coordinate_blocks`, the one place that reads the
-code layout. Vanilla feeds all 80 coordinates at block 2, so its assignment would be one
-block and the correlation undefined; it is the control, scored with the nominal layout of
-the per-block experiments (16 consecutive coordinates per block 2..6, as if its code had
-been split like theirs). Its coordinates are exchangeable, so its expected correlation is
-0 and the permutation baseline says how far chance carries it.
+Which block a coordinate belongs to is `coordinate_blocks`: its owner block in
+`ModelConfig.code_layout`. Vanilla feeds all 80 coordinates at block 2, so its assignment
+would be one block and the correlation undefined; it is the control, scored with the
+nominal layout of the per-block experiments (16 consecutive coordinates per block 2..6, as
+if its code had been split like theirs). Its coordinates are exchangeable, so its expected
+correlation is 0 and the permutation baseline says how far chance carries it.
 """
 
 from __future__ import annotations
@@ -47,12 +47,10 @@ def coordinate_blocks(model_config: ModelConfig) -> Tuple[np.ndarray, str]:
     blocks the code enters at; a code that enters at one block only (vanilla) gets the
     nominal per-block layout, K / 5 consecutive coordinates for each block 2..6.
     """
-    ranges = model_config.coordinate_ranges(model_config.groups)
-    blocks = np.zeros(model_config.code_size, np.int64)
-    for block, coordinates in ranges.items():
-        blocks[coordinates.start:coordinates.stop] = block
+    code_layout = model_config.code_layout
+    blocks = np.array([coordinate.owner_block for coordinate in code_layout.coordinates], np.int64)
     layout = LAYOUT_SCHEDULE if model_config.schedule_groups is not None else LAYOUT_ARCHITECTURE
-    if len({block for block, coordinates in ranges.items() if len(coordinates)}) <= 1 and model_config.code_size:
+    if len(code_layout.owner_ranges()) <= 1 and model_config.code_size:
         per_block = -(-model_config.code_size // len(NOMINAL_BLOCKS))
         blocks = np.array([NOMINAL_BLOCKS[i // per_block] for i in range(model_config.code_size)], np.int64)
         layout = LAYOUT_NOMINAL
