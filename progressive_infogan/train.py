@@ -23,6 +23,7 @@ import tensorflow as tf
 
 from progressive_infogan import checkpoints, growth, losses, networks, schedule, summaries
 from progressive_infogan.config import ExperimentConfig
+from progressive_infogan.latents import latents
 
 log = logging.getLogger("progressive_infogan")
 
@@ -153,21 +154,12 @@ class PhaseTrainer:
         return self._ema_generator
 
     # --- the step ---------------------------------------------------------------------
-    def latents(self, step, batch: int):
-        """(noise, code) of a step's global batch: stateless in (seed, step), so a resumed
-        run draws exactly what an uninterrupted one would, whatever the replica count."""
-        model = self.config.model
-        seed = tf.stack([tf.cast(self.options.seed, tf.int64), tf.cast(step, tf.int64)])
-        noise = tf.random.stateless_normal([batch, model.noise_size], seed=seed)
-        code = tf.random.stateless_normal([batch, model.code_size], seed=seed + [0, 1 << 40])
-        return noise, code
-
     def _replica_step(self, real, step, alpha):
         context = tf.distribute.get_replica_context()
         replicas = context.num_replicas_in_sync
         batch = self.global_batch // replicas
         start = context.replica_id_in_sync_group * batch
-        noise, code = self.latents(step, self.global_batch)
+        noise, code = latents(self.config.model, self.options.seed, step, self.global_batch)
         noise, code = noise[start:start + batch], code[start:start + batch]
         config = self.config
 
@@ -360,7 +352,7 @@ def _train_phase(trainer: PhaseTrainer, iterator, step: int, writer, stop: _Stop
     progress = summaries.Progress(phase, start, end, step, trainer.global_batch, enabled=options.progress_bar)
     last_checkpoint = time.time()
     last_log = time.time()
-    fixed_latents = trainer.latents(tf.constant(-1, tf.int64), 16)  # the same sample grid all run long
+    fixed_latents = latents(config.model, options.seed, -1, 16)  # the same sample grid all run long
     while step < end:
         alpha = schedule.alpha(sched, phase, step - start)
         real = next(iterator)

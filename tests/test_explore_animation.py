@@ -5,7 +5,8 @@ import pytest
 from PIL import Image
 
 from explore_fixtures import EFFECTIVE_COORDINATE, INEFFECTIVE_COORDINATE
-from progressive_infogan.explore import animation, common
+from progressive_infogan.explore import animation
+from progressive_infogan.latents import latents
 
 
 def expected_values(resolution, amplitude=3.0):
@@ -87,7 +88,7 @@ def test_interpolation(small_run, tmp_path):
     model_config = small_run.config.model
     noise, code = animation.interpolation_latents(model_config, num_points=3, steps_between=4, grid_size=2, seed=2)
     assert noise.shape == (12, 4, model_config.noise_size) and code.shape == (12, 4, model_config.code_size)
-    key_noise, key_code = common.sample_latents(model_config, 3 * 4, 2)
+    key_noise, key_code = latents(model_config, 2, 0, 3 * 4)
     np.testing.assert_allclose(noise[0], key_noise[:4], atol=1e-6)
     np.testing.assert_allclose(code[4], key_code[4:8], atol=1e-6)
     # slerp keeps the norm between two vectors of equal norm.

@@ -4,6 +4,7 @@ from scipy import ndimage
 
 from explore_fixtures import EFFECTIVE_COORDINATE, INEFFECTIVE_COORDINATE, PHASE
 from progressive_infogan.explore import averaging, blocks, common
+from progressive_infogan.latents import latents
 
 SIZE = 2 ** PHASE
 
@@ -58,7 +59,7 @@ def test_block_outputs_show_every_block(small_run, tmp_path):
     result = blocks.write_block_outputs(path, generator, model_config, num_samples=3, seed=5)
     assert result.blocks == [2, 3, 4]
     assert result.images.shape == (3, 3, SIZE, SIZE, 3)
-    noise, code = common.sample_latents(model_config, 3, 5)
+    noise, code = latents(model_config, 5, 0, 3)
     np.testing.assert_allclose(result.images[:, -1], common.generate(generator, noise, code), atol=1e-6)
     # Block 2's image is a 4x4 image upsampled: constant on 4x4 cells.
     block_2 = result.images[:, 0]

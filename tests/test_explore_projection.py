@@ -5,6 +5,7 @@ from PIL import Image
 
 from explore_fixtures import EFFECTIVE_COORDINATE, INEFFECTIVE_COORDINATE, PHASE
 from progressive_infogan.explore import common, projection
+from progressive_infogan.latents import latents
 
 SIZE = 2 ** PHASE
 # Projecting an image the model generated itself: 60 Adam steps (lr 0.1) from noise 0 and
@@ -14,7 +15,7 @@ SELF_PROJECTION_MSE_BOUND = 0.03
 
 def test_projection_recovers_a_generated_image(small_run):
     generator, model_config = small_run.generator, small_run.config.model
-    noise, code = common.sample_latents(model_config, 1, seed=123)
+    noise, code = latents(model_config, 123, 0, 1)
     photo = common.generate(generator, noise, code)[0]
     result = projection.project(generator, small_run.discriminator, model_config, photo, steps=60,
                                 learning_rate=0.1, restarts=1)
@@ -28,7 +29,7 @@ def test_projection_recovers_a_generated_image(small_run):
 
 def test_projection_starts_from_the_q_estimate(small_run):
     generator, model_config = small_run.generator, small_run.config.model
-    photo = common.generate(generator, *common.sample_latents(model_config, 1, seed=4))[0]
+    photo = common.generate(generator, *latents(model_config, 4, 0, 1))[0]
     start = projection.project(generator, small_run.discriminator, model_config, photo, steps=0)
     estimate = projection.estimate_code(small_run.discriminator, photo)
     np.testing.assert_allclose(start.code, estimate)
@@ -53,7 +54,7 @@ def test_msssim_matches_tensorflow_and_has_finite_gradients():
 
 def test_edits_change_the_image_only_through_effective_coordinates(small_run, tmp_path):
     generator, discriminator, model_config = small_run.generator, small_run.discriminator, small_run.config.model
-    photo = common.generate(generator, *common.sample_latents(model_config, 1, seed=9))[0]
+    photo = common.generate(generator, *latents(model_config, 9, 0, 1))[0]
     edits = [{EFFECTIVE_COORDINATE: 2.5}, {INEFFECTIVE_COORDINATE: 2.5}, {EFFECTIVE_COORDINATE: 1.0, 3: -1.0}]
     path = str(tmp_path / "edits.png")
     result, edited, figure = projection.write_photo_edits(path, generator, discriminator, model_config, photo, edits,

@@ -11,6 +11,7 @@ import pytest
 from explore_fixtures import make_run, small_config
 from progressive_infogan import checkpoints, data, evaluate, synthetic_faces
 from progressive_infogan import config as configs
+from progressive_infogan.latents import latents
 from progressive_infogan.metrics import ground_truth, scale_alignment
 
 PHASE = 3  # 8 px; the original preprocessing reads the 16 px records
@@ -77,7 +78,7 @@ def test_generative_view_pairs_the_sampled_codes_with_the_read_factors(run_dir):
     codes, factors = ground_truth.generative_view(run, predictor, 10, seed=3, batch_size=4)
     assert codes.shape == (10, run.config.model.code_size) and factors.shape == (10, 3)
     assert seen == [(4, 8, 8, 3)] * 3
-    noise, code = ground_truth.sample_latents(run, 3, 0, 4)
+    noise, code = latents(run.config.model, 3, 0, 4)
     assert codes[:4] == pytest.approx(np.asarray(code))
     image = run.generator(noise, code, alpha=run.alpha, training=False)[-1]
     assert factors[:4] == pytest.approx(np.asarray(image).mean(axis=(1, 2)), abs=1e-5)

@@ -22,6 +22,7 @@ from tqdm import tqdm
 
 from progressive_infogan.config import ModelConfig
 from progressive_infogan.explore import common
+from progressive_infogan.latents import latents, with_coordinate_values
 
 FRAME_DURATION_MS = 50
 HOLD_FRAMES = 3
@@ -71,14 +72,14 @@ def coordinate_animation_frames(generator, model_config: ModelConfig, coordinate
     seeds = list(seeds) if seeds is not None else [seed + k for k in range(faces)]
     if len(seeds) != faces:
         raise ValueError(f"need {faces} seeds for a {grid_size}x{grid_size} grid, got {len(seeds)}")
-    latents = [common.sample_latents(model_config, 1, face_seed) for face_seed in seeds]
-    noise = np.concatenate([n for n, _ in latents])
-    code = np.concatenate([c for _, c in latents])
+    samples = [latents(model_config, face_seed, 0, 1) for face_seed in seeds]
+    noise = np.concatenate([n for n, _ in samples])
+    code = np.concatenate([c for _, c in samples])
     values = animation_values(coord_resolution, amplitude)
     order = animation_frame_order(coord_resolution)
     frames, shown = [], []
     for coordinate in tqdm(coordinates, desc="animation", disable=not progress):
-        swept_noise, swept_code = common.with_coordinate_values(noise, code, coordinate, values)
+        swept_noise, swept_code = with_coordinate_values(noise, code, coordinate, values)
         images = common.generate(generator, swept_noise, swept_code, alpha=alpha)
         images = images.reshape((faces, len(values)) + images.shape[1:])
         scale = _scale_for(images.shape[-2], grid_size, frame_size)
@@ -111,7 +112,7 @@ def interpolation_latents(model_config: ModelConfig, num_points: int = 4, steps_
     if method not in ("slerp", "linear"):
         raise ValueError(f"method must be 'slerp' or 'linear', got {method!r}")
     faces = grid_size ** 2
-    noise, code = common.sample_latents(model_config, num_points * faces, seed)
+    noise, code = map(np.asarray, latents(model_config, seed, 0, num_points * faces))
     latent = np.concatenate([noise, code], axis=-1).reshape(num_points, faces, -1)
     if loop:
         latent = np.concatenate([latent, latent[:1]])

@@ -17,6 +17,7 @@ from scipy import ndimage
 
 from progressive_infogan.config import ModelConfig
 from progressive_infogan.explore import common
+from progressive_infogan.latents import latents, with_coordinate_values
 
 PERCENTILES = (99.5, 99.0, 98.0, 95.0, 90.0, 80.0)
 # The masked views' background, as a display intensity in [0, 1] (light grey).
@@ -62,8 +63,8 @@ def sample_average(generator, model_config: ModelConfig, coordinate: int, num_sa
                    value: float = 2.5, alpha: float = 1.0, seed: int = 0, blur_sigma: float = 1.0,
                    percentiles: Sequence[float] = PERCENTILES,
                    min_display_size: int = common.MIN_DISPLAY_SIZE) -> SampleAverage:
-    noise, code = common.sample_latents(model_config, num_samples, seed)
-    swept_noise, swept_code = common.with_coordinate_values(noise, code, coordinate, [-value, value])
+    noise, code = map(np.asarray, latents(model_config, seed, 0, num_samples))
+    swept_noise, swept_code = with_coordinate_values(noise, code, coordinate, [-value, value])
     images = common.generate(generator, swept_noise, swept_code, alpha=alpha)
     images = images.reshape((num_samples, 2) + images.shape[1:])
     left, right = images[:, 0], images[:, 1]

@@ -12,6 +12,7 @@ import numpy as np
 
 from progressive_infogan.config import ModelConfig
 from progressive_infogan.explore import common
+from progressive_infogan.latents import latents
 
 
 @dataclasses.dataclass
@@ -25,7 +26,7 @@ def block_outputs(generator, model_config: ModelConfig, num_samples: int = 4, al
                   noise=None, code=None, min_display_size: int = common.MIN_DISPLAY_SIZE) -> BlockOutputs:
     """Every block's output for `num_samples` seeded samples (or the given noise and code)."""
     if noise is None or code is None:
-        noise, code = common.sample_latents(model_config, num_samples, seed)
+        noise, code = map(np.asarray, latents(model_config, seed, 0, num_samples))
     images = common.generate(generator, noise, code, alpha=alpha, all_blocks=True)  # [blocks, N, ...]
     images = np.transpose(images, (1, 0, 2, 3, 4))
     blocks = list(range(2, 2 + images.shape[1]))

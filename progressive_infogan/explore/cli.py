@@ -79,6 +79,7 @@ def _run_tool(tool: str) -> None:
     from progressive_infogan import checkpoints
     from progressive_infogan.explore import (animation, averaging, blocks, common, examples, projection, summary,
                                              traversal)
+    from progressive_infogan.latents import latents
 
     out = FLAGS.out
     os.makedirs(out, exist_ok=True)
@@ -148,7 +149,7 @@ def _run_tool(tool: str) -> None:
         if FLAGS.photo:
             photo = projection.load_photo(FLAGS.photo, size)
         else:
-            noise, code = common.sample_latents(model_config, 1, FLAGS.seed + 1000)
+            noise, code = latents(model_config, FLAGS.seed + 1000, 0, 1)
             photo = common.generate(generator, noise, code, alpha=alpha)[0]
         edits = (projection.parse_edits(FLAGS.edits) if FLAGS.edits
                  else [{c: v} for c in coordinates[:2] for v in (-2.5, 2.5)])

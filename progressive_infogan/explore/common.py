@@ -1,7 +1,8 @@
-"""Shared pieces of the exploration tools: latents, rendering, coordinate selection, figures.
+"""Shared pieces of the exploration tools: rendering, coordinate selection, figures.
 
-Images inside the tools are float32 NHWC in [-1, 1], as G produces them; figures are uint8
-HWC arrays that the tools also write as PNG. Every function takes plain arguments.
+Images inside the tools are float32 NHWC in [-1, 1], as G produces them (from the latents of
+`latents.latents`); figures are uint8 HWC arrays that the tools also write as PNG. Every
+function takes plain arguments.
 """
 
 from __future__ import annotations
@@ -22,14 +23,6 @@ BACKGROUND = 255
 CAPTION_HEIGHT = 14
 
 
-def sample_latents(model_config: ModelConfig, count: int, seed: int = 0) -> Tuple[np.ndarray, np.ndarray]:
-    """(noise [count, Z], code [count, K]) ~ N(0, 1), reproducible from `seed`."""
-    rng = np.random.default_rng(seed)
-    noise = rng.standard_normal([count, model_config.noise_size]).astype(np.float32)
-    code = rng.standard_normal([count, model_config.code_size]).astype(np.float32)
-    return noise, code
-
-
 def generate(generator, noise: np.ndarray, code: np.ndarray, alpha: float = 1.0, batch_size: int = 64,
              all_blocks: bool = False) -> np.ndarray:
     """G's output [N, H, W, 3] in [-1, 1] (or every block's image [blocks, N, H, W, 3]).
@@ -45,16 +38,6 @@ def generate(generator, noise: np.ndarray, code: np.ndarray, alpha: float = 1.0,
         outputs = [np.asarray(image, np.float32) for image in outputs]
         parts.append(np.stack(outputs) if all_blocks else outputs[-1])
     return np.concatenate(parts, axis=1 if all_blocks else 0)
-
-
-def with_coordinate_values(noise: np.ndarray, code: np.ndarray, coordinate: int,
-                           values: Sequence[float]) -> Tuple[np.ndarray, np.ndarray]:
-    """Every sample repeated once per value with `coordinate` set to it: [N * V, ...], sample-major."""
-    values = np.asarray(values, np.float32)
-    noise = np.repeat(noise, len(values), axis=0)
-    code = np.repeat(code, len(values), axis=0).copy()
-    code[:, coordinate] = np.tile(values, len(code) // len(values))
-    return noise, code
 
 
 def coordinate_block(model_config: ModelConfig, coordinate: int) -> int:

@@ -8,6 +8,7 @@ from typing import Dict, Optional
 
 from progressive_infogan import checkpoints
 from progressive_infogan.explore import animation, averaging, blocks, common, projection, summary, traversal
+from progressive_infogan.latents import latents
 
 
 def _top_per_block(features, count: int):
@@ -67,7 +68,7 @@ def write_examples(run_dir: str, out_dir: str, step: Optional[int] = None, photo
     if photo_path:
         photo = projection.load_photo(photo_path, size)
     else:
-        noise, code = common.sample_latents(model_config, 1, seed + 1000)
+        noise, code = latents(model_config, seed + 1000, 0, 1)
         photo = common.generate(generator, noise, code, alpha=alpha)[0]
     edits = [{c: value} for c in strongest[:2] for value in (-2.5, 2.5)]
     path = os.path.join(out_dir, "photo_edits.png")

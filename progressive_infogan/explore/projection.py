@@ -19,6 +19,7 @@ from tqdm import tqdm
 
 from progressive_infogan.config import ModelConfig
 from progressive_infogan.explore import common
+from progressive_infogan.latents import latents
 from progressive_infogan.metrics.ms_ssim import nearest_upscale
 
 LOSSES = ("mse", "msssim", "mse+msssim")
@@ -122,9 +123,9 @@ def project(generator, discriminator, model_config: ModelConfig, photo: np.ndarr
         raise ValueError(f"photo must be [{size}, {size}, 3] for this phase-{generator.phase} model, got {photo.shape}")
     candidates = 1 + restarts
     code_estimate = estimate_code(discriminator, photo, alpha)
-    rng = np.random.default_rng(seed)
     start_noise = np.zeros([candidates, model_config.noise_size], np.float32)
-    start_noise[1:] = rng.standard_normal([restarts, model_config.noise_size])
+    if restarts:
+        start_noise[1:] = latents(model_config, seed, 0, restarts)[0]
     noise = tf.Variable(start_noise)
     code = tf.Variable(np.repeat(code_estimate, candidates, axis=0))
     target = tf.constant(np.repeat(photo[None], candidates, axis=0))

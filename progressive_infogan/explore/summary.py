@@ -31,6 +31,7 @@ from tqdm import tqdm
 
 from progressive_infogan.config import ModelConfig
 from progressive_infogan.explore import averaging, common, traversal
+from progressive_infogan.latents import latents
 
 FactorPredictor = Callable[[np.ndarray], np.ndarray]
 
@@ -156,7 +157,7 @@ def factor_effects(generator, model_config: ModelConfig, coordinates: Sequence[i
     swing: how far the predicted factor moves from -amplitude to +amplitude (least-squares
     slope * 2 * amplitude, absolute) in units of `factor_scales` (e.g. the factor's standard
     deviation over the dataset); default: the standard deviation of all the predictions."""
-    noise, code = common.sample_latents(model_config, num_samples, seed)
+    noise, code = map(np.asarray, latents(model_config, seed, 0, num_samples))
     values = traversal.traversal_values(steps, amplitude)
     centred_values = (values - values.mean()).astype(np.float64)[None, :, None]
     value_energy = float(np.sum(centred_values ** 2)) * num_samples
@@ -244,7 +245,7 @@ def feature_summary(generator, model_config: ModelConfig, coordinates: Sequence[
                     factor_scales: Optional[Sequence[float]] = None, min_correlation: float = 0.3,
                     min_factor_r2: float = 0.5, min_swing: float = 0.25, columns: Optional[int] = None,
                     min_display_size: int = 48, progress: bool = False) -> FeatureSummary:
-    noise, code = common.sample_latents(model_config, num_samples, seed)
+    noise, code = map(np.asarray, latents(model_config, seed, 0, num_samples))
     strip_values = traversal.traversal_values(strip_steps, 3.0)
     features, strips = [], {}
     for coordinate in tqdm(coordinates, desc="feature summary", disable=not progress):

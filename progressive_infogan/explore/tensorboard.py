@@ -11,6 +11,7 @@ import numpy as np
 
 from progressive_infogan.config import ModelConfig
 from progressive_infogan.explore import common, traversal
+from progressive_infogan.latents import latents
 
 SAMPLES = 3
 
@@ -22,7 +23,7 @@ def traversal_summary_images(generator, model_config: ModelConfig, phase: int, a
     coordinates that block b owns among those that feed G at `phase` (rows: samples; columns:
     linspace(-3, 3, steps)). The same seeded samples every call, so images of successive
     steps compare."""
-    noise, code = common.sample_latents(model_config, num_samples, seed)
+    noise, code = map(np.asarray, latents(model_config, seed, 0, num_samples))
     values = traversal.traversal_values(steps)
     layout = model_config.code_layout
     feeding = set(layout.feeding_g(phase))

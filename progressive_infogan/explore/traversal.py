@@ -14,6 +14,7 @@ from tqdm import tqdm
 
 from progressive_infogan.config import ModelConfig
 from progressive_infogan.explore import common
+from progressive_infogan.latents import latents, with_coordinate_values
 
 
 @dataclasses.dataclass
@@ -31,7 +32,7 @@ def traversal_values(steps: int = 7, amplitude: float = 3.0) -> np.ndarray:
 def coordinate_traversal(generator, noise: np.ndarray, code: np.ndarray, coordinate: int,
                          values: Sequence[float], alpha: float = 1.0, batch_size: int = 64) -> np.ndarray:
     """float [samples, len(values), H, W, 3]: each sample with `coordinate` set to each value."""
-    swept_noise, swept_code = common.with_coordinate_values(noise, code, coordinate, values)
+    swept_noise, swept_code = with_coordinate_values(noise, code, coordinate, values)
     images = common.generate(generator, swept_noise, swept_code, alpha=alpha, batch_size=batch_size)
     return images.reshape((len(noise), len(values)) + images.shape[1:])
 
@@ -49,7 +50,7 @@ def traversal(generator, model_config: ModelConfig, coordinates: Sequence[int], 
               steps: int = 7, amplitude: float = 3.0, alpha: float = 1.0, seed: int = 0,
               min_display_size: int = common.MIN_DISPLAY_SIZE, progress: bool = False) -> Traversal:
     """Traversal grids of `coordinates` for the same `num_samples` samples (seeded)."""
-    noise, code = common.sample_latents(model_config, num_samples, seed)
+    noise, code = map(np.asarray, latents(model_config, seed, 0, num_samples))
     values = traversal_values(steps, amplitude)
     all_images, panels = [], []
     for coordinate in tqdm(coordinates, desc="traversal", disable=not progress):

@@ -7,7 +7,7 @@ from typing import Callable, Iterator, Optional
 
 import numpy as np
 
-import tensorflow as tf
+from progressive_infogan.latents import latents
 
 
 @dataclasses.dataclass(frozen=True)
@@ -42,19 +42,12 @@ class RealImages:
     preprocessing: str = "original"
 
 
-def sample_inputs(seed: int, index, batch_size: int, noise_size: int, code_size: int):
-    """(z, c) ~ N(0, 1), a deterministic function of (seed, index) (stateless, so reproducible)."""
-    values = tf.random.stateless_normal([batch_size, noise_size + code_size],
-                                        seed=tf.stack([tf.cast(seed, tf.int64), tf.cast(index, tf.int64)]))
-    return values[:, :noise_size], values[:, noise_size:]
-
-
 def generated_batches(run, batch_size: int, seed: int) -> Iterator[np.ndarray]:
-    """Endless EMA-generator output for fresh (z, c) ~ N(0, 1), reproducible from `seed`."""
+    """Endless EMA-generator output for fresh (z, c) ~ N(0, 1): batch i is `latents(seed, i)`."""
     model = run.config.model
     index = 0
     while True:
-        noise, code = sample_inputs(seed, index, batch_size, model.noise_size, model.code_size)
+        noise, code = latents(model, seed, index, batch_size)
         yield run.generator(noise, code, alpha=run.alpha, training=False)[-1].numpy()
         index += 1
 

@@ -26,8 +26,8 @@ from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 import numpy as np
 from tqdm import tqdm
 
+from progressive_infogan.latents import latents
 from progressive_infogan.metrics import disentanglement, scale_alignment
-from progressive_infogan.metrics.common import sample_inputs
 
 VIEWS = ("encoder", "generative")
 ENCODER_BATCH = 128
@@ -49,12 +49,6 @@ def predictor_settings(name: str):
 
 
 # --- The two views -------------------------------------------------------------------------
-
-def sample_latents(run, seed: int, index: int, batch_size: int):
-    """(z, c) of batch `index`: the one call of the metrics' sampler in this module."""
-    model = run.config.model
-    return sample_inputs(seed, index, batch_size, model.noise_size, model.code_size)
-
 
 def encoder_view(run, data_dir: str, preprocessing: str, num_images: int, batch_size: int = ENCODER_BATCH,
                  progress: bool = False) -> Tuple[np.ndarray, np.ndarray, List[str]]:
@@ -87,7 +81,7 @@ def generative_view(run, predictor, num_images: int, seed: int, batch_size: int 
     codes, predicted = [], []
     num_batches = -(-int(num_images) // batch_size)
     for index in tqdm(range(num_batches), desc="generative view", disable=not progress, unit="batch"):
-        noise, code = sample_latents(run, seed, index, batch_size)
+        noise, code = latents(run.config.model, seed, index, batch_size)
         images = run.generator(noise, code, alpha=run.alpha, training=False)[-1]
         codes.append(np.asarray(code, np.float64))
         predicted.append(np.asarray(predictor(np.asarray(images, np.float32)), np.float64))

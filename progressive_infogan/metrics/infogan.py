@@ -27,7 +27,8 @@ from tqdm import tqdm
 from progressive_infogan import losses
 from progressive_infogan.config import ModelConfig, ScheduleConfig
 from progressive_infogan.metrics.aggregation import aggregate
-from progressive_infogan.metrics.common import batch_size_of, sample_inputs
+from progressive_infogan.latents import latents
+from progressive_infogan.metrics.common import batch_size_of
 
 HALF_LOG_2PI = losses.GAUSSIAN_NLL_CONSTANT  # 0.9189385
 THESIS_NUM_BATCHES = 3000
@@ -40,11 +41,9 @@ def thesis_batch_size(phase: int) -> int:
 
 def _batch_function(generator: Callable, discriminator: Callable, model_config: ModelConfig, alpha: float,
                     batch_size: int, seed: int):
-    noise_size, code_size = model_config.noise_size, model_config.code_size
-
     @tf.function
     def batch_scores(index):
-        noise, code = sample_inputs(seed, index, batch_size, noise_size, code_size)
+        noise, code = latents(model_config, seed, index, batch_size)
         images = generator(noise, code, alpha=alpha, training=False)[-1]
         _, mu = discriminator(images, alpha=alpha)
         mu = tf.cast(mu, tf.float32)
@@ -69,7 +68,7 @@ def infogan_metrics(generator: Callable, discriminator: Callable, model_config: 
       alpha: the fade weight the model is evaluated at (1 at the end of a phase).
       batch_size: images per batch; default (None) the thesis' training batch of `phase`.
       num_batches: batches of fresh (z, c); the thesis used 3000.
-      seed: batch b uses the stateless seed (seed, b).
+      seed: batch b draws `latents(model_config, seed, b, batch_size)`.
       progress: show a tqdm bar.
 
     Returns:

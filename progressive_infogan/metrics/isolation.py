@@ -25,7 +25,8 @@ from tqdm import tqdm
 
 from progressive_infogan.config import ModelConfig
 from progressive_infogan.metrics.aggregation import aggregate
-from progressive_infogan.metrics.common import batch_size_of, sample_inputs
+from progressive_infogan.latents import latents
+from progressive_infogan.metrics.common import batch_size_of
 from progressive_infogan.metrics.infogan import thesis_batch_size
 from progressive_infogan.metrics.ms_ssim import nearest_upscale
 
@@ -36,14 +37,14 @@ MSSSIM_RESOLUTION = 256
 
 def _rep_function(generator: Callable, model_config: ModelConfig, alpha: float, batch_size: int,
                   k_values: Sequence[float], seed: int, msssim_resolution: int):
-    noise_size, code_size = model_config.noise_size, model_config.code_size
+    code_size = model_config.code_size
     # The mid value 0 first, then every k: one generator call for the 1 + len(k) variants.
     values = tf.constant([0.0] + [float(k) for k in k_values], tf.float32)
     variants = len(k_values) + 1
 
     @tf.function
     def rep_scores(index, coordinate):
-        noise, code = sample_inputs(seed, index, batch_size, noise_size, code_size)
+        noise, code = latents(model_config, seed, index, batch_size)
         one_hot = tf.one_hot(coordinate, code_size, dtype=tf.float32)
         # [variants, batch, K]: c with c_i replaced by the variant's value.
         codes = code[None] * (1.0 - one_hot) + values[:, None, None] * one_hot
@@ -74,7 +75,7 @@ def isolation_per_coordinate(generator: Callable, model_config: ModelConfig, alp
                              progress: bool = True) -> Tuple[np.ndarray, np.ndarray]:
     """(MS-SSIM isolation, MSE isolation) of each coordinate in `coordinates` (default: all K).
 
-    Coordinate i, rep r uses the stateless seed (seed, i * reps + r) for its (z, c) batch.
+    Coordinate i, rep r draws its (z, c) batch as `latents(model_config, seed, i * reps + r, batch_size)`.
     """
     coordinates = list(range(model_config.code_size)) if coordinates is None else list(coordinates)
     msssim = np.full([len(coordinates)], math.nan)

@@ -1,0 +1,95 @@
+import math
+import types
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from progressive_infogan import config as configs
+from progressive_infogan.latents import latents, with_coordinate_values
+from progressive_infogan.metrics import common as metrics_common
+from progressive_infogan.metrics import infogan
+
+MODEL = configs.preset("exp_condition").model
+
+
+def test_shapes_and_statelessness():
+    noise, code = latents(MODEL, 3, 5, 4)
+    assert noise.shape == (4, 64) and code.shape == (4, 80)
+    assert noise.dtype == code.dtype == tf.float32
+    again_noise, again_code = latents(MODEL, 3, 5, 4)
+    np.testing.assert_array_equal(noise, again_noise)
+    np.testing.assert_array_equal(code, again_code)
+    for other in (latents(MODEL, 3, 6, 4), latents(MODEL, 4, 5, 4)):
+        assert not np.array_equal(noise, other[0]) and not np.array_equal(code, other[1])
+    # The code is its own stream, not the noise's next values.
+    assert not np.isin(np.asarray(code), np.asarray(noise)).any()
+
+
+def test_the_training_streams_are_pinned():
+    """The derivation of the training sampler ((seed, step) for the noise, (seed, step + 2^40)
+    for the code) and its values on TF 2.21's Philox: a change here changes every run."""
+    noise, code = latents(MODEL, 0, 0, 2)
+    np.testing.assert_array_equal(noise, tf.random.stateless_normal([2, 64], seed=[0, 0]))
+    np.testing.assert_array_equal(code, tf.random.stateless_normal([2, 80], seed=[0, 1 << 40]))
+    np.testing.assert_allclose(np.asarray(noise)[0, :3], [-1.697034, -0.4813767, -0.6622369], rtol=1e-6)
+    np.testing.assert_allclose(np.asarray(code)[0, :3], [0.21353082, -1.368415, -2.3655348], rtol=1e-6)
+    noise, code = latents(MODEL, 7, -1, 16)  # seed 7's fixed sample grid
+    np.testing.assert_allclose([noise[15, -1], code[3, 5]], [0.588009, -1.5965518], rtol=1e-6)
+
+
+def test_inside_a_tf_function_with_tensor_arguments():
+    sample = tf.function(lambda seed, index: latents(MODEL, seed, index, 3))
+    noise, code = sample(tf.constant(2, tf.int64), tf.constant(9, tf.int64))
+    expected_noise, expected_code = latents(MODEL, 2, 9, 3)
+    np.testing.assert_array_equal(noise, expected_noise)
+    np.testing.assert_array_equal(code, expected_code)
+
+
+def test_no_code():
+    noise, code = latents(configs.preset("exp_noinfo").model, 0, 0, 5)
+    assert noise.shape == (5, 64) and code.shape == (5, 0)
+
+
+def test_traversal_changes_only_the_chosen_coordinate():
+    noise, code = latents(MODEL, 3, 0, 2)
+    swept_noise, swept_code = with_coordinate_values(noise, code, 5, [-1.0, 2.0])
+    np.testing.assert_array_equal(swept_code[:, 5], [-1, 2, -1, 2])
+    np.testing.assert_array_equal(np.delete(swept_code, 5, axis=1), np.repeat(np.delete(code, 5, axis=1), 2, axis=0))
+    np.testing.assert_array_equal(swept_noise, np.repeat(noise, 2, axis=0))
+
+
+def _echo_generator(noise, code, alpha=1.0, training=False):
+    # One "image" per sample that holds its (noise, code) as pixels.
+    return [tf.concat([tf.convert_to_tensor(noise), tf.convert_to_tensor(code)], axis=-1)]
+
+
+def test_metrics_draw_batch_i_as_latents_of_index_i():
+    run = types.SimpleNamespace(config=configs.preset("exp_condition"), generator=_echo_generator, alpha=1.0)
+    batches = metrics_common.generated_batches(run, 4, seed=11)
+    for index in range(3):
+        np.testing.assert_array_equal(next(batches), tf.concat(latents(MODEL, 11, index, 4), axis=-1))
+
+
+def test_infogan_metrics_score_the_samplers_codes():
+    # Q predicts 0: the penalty of coordinate i is mean over batches of 0.5 mean(c_i^2) + 0.5 ln(2 pi).
+    def zero_q(images, alpha=1.0):
+        return tf.zeros([tf.shape(images)[0]]), tf.zeros([tf.shape(images)[0], MODEL.code_size])
+
+    scores = infogan.infogan_metrics(_echo_generator, zero_q, MODEL, phase=3, batch_size=4, num_batches=2, seed=5,
+                                     progress=False)
+    codes = np.stack([np.asarray(latents(MODEL, 5, index, 4)[1], np.float64) for index in range(2)])
+    expected = (0.5 * codes ** 2).mean(axis=1).mean(axis=0) + 0.5 * math.log(2 * math.pi)
+    np.testing.assert_allclose(infogan.per_coordinate(scores, "infogan_penalty"), expected, rtol=1e-5)
+    np.testing.assert_allclose(infogan.per_coordinate(scores, "code_reconstruction_error"),
+                               np.abs(codes).mean(axis=1).mean(axis=0), rtol=1e-5)
+
+
+@pytest.mark.parametrize("seed", [0, 4])
+def test_exploration_samples_are_index_0_of_their_seed(small_run, seed):
+    from progressive_infogan.explore import common, traversal
+
+    result = traversal.traversal(small_run.generator, small_run.config.model, [20], num_samples=2, steps=3, seed=seed)
+    noise, code = latents(small_run.config.model, seed, 0, 2)
+    middle = common.generate(small_run.generator, *with_coordinate_values(noise, code, 20, [0.0]))
+    np.testing.assert_allclose(result.images[0, :, 1], middle, atol=1e-6)
