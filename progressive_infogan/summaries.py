@@ -1,19 +1,24 @@
-"""What a run shows while it trains: the progress line, TensorBoard scalars and image grids,
-and sample-grid PNGs in the run directory."""
+"""What a run shows while it trains: the progress line, TensorBoard scalars, image grids and
+traversals, and sample-grid PNGs in the run directory."""
 
 from __future__ import annotations
 
 import os
 import time
-from typing import Mapping, Sequence
+from typing import Dict, Mapping, Sequence
 
 import numpy as np
 import tensorflow as tf
 from PIL import Image
 from tqdm import tqdm
 
-from progressive_infogan.explore import common
-from progressive_infogan.explore.tensorboard import traversal_summary_images
+from progressive_infogan import figures
+from progressive_infogan.config import ModelConfig
+from progressive_infogan.latents import latents, with_coordinate_values
+
+# Traversal images: this many samples, each swept over linspace(-3, 3, steps).
+TRAVERSAL_SAMPLES = 3
+TRAVERSAL_AMPLITUDE = 3.0
 
 
 class Progress:
@@ -70,8 +75,29 @@ def block_rows(block_images: Sequence[np.ndarray], real: np.ndarray, count: int 
     """uint8 grid: one row per block's output (block 2 at the top), then a row of real images."""
     count = min(count, len(real), len(block_images[0]))
     rows = np.stack([np.asarray(images[:count]) for images in block_images] + [np.asarray(real[:count])])
-    scale = common.display_scale(rows.shape[3] * count, 512)
-    return common.image_grid(common.upscale(common.to_uint8(rows), scale))
+    scale = figures.display_scale(rows.shape[3] * count, 512)
+    return figures.image_grid(figures.upscale(figures.to_uint8(rows), scale))
+
+
+def traversal_summary_images(generator, model_config: ModelConfig, phase: int, alpha: float,
+                             coords_per_block: int = 2, steps: int = 7, seed: int = 0,
+                             num_samples: int = TRAVERSAL_SAMPLES) -> Dict[str, np.ndarray]:
+    """{'traversal/block_<b>/coord_<id>': uint8 [1, H, W, 3]} for the first `coords_per_block`
+    coordinates that block b owns among those that feed G at `phase` (rows: samples; columns:
+    linspace(-3, 3, steps)). Pure, and the same seeded samples every call, so images of
+    successive steps compare."""
+    noise, code = latents(model_config, seed, 0, num_samples)
+    values = np.linspace(-TRAVERSAL_AMPLITUDE, TRAVERSAL_AMPLITUDE, steps).astype(np.float32)
+    layout = model_config.code_layout
+    feeding = set(layout.feeding_g(phase))
+    images = {}
+    for block, coordinates in layout.owner_ranges().items():
+        for coordinate in [c for c in coordinates if c in feeding][:coords_per_block]:
+            swept_noise, swept_code = with_coordinate_values(noise, code, coordinate, values)
+            grid = np.asarray(generator(swept_noise, swept_code, alpha=alpha, training=False)[-1], np.float32)
+            grid = grid.reshape((num_samples, steps) + grid.shape[1:])
+            images[f"traversal/block_{block}/coord_{coordinate}"] = figures.image_grid(figures.to_uint8(grid))[None]
+    return images
 
 
 def write_images(writer, step: int, trainer, real, alpha: float, fixed_latents) -> str:

@@ -3,7 +3,7 @@ import pytest
 from PIL import Image
 
 from explore_fixtures import EFFECTIVE_COORDINATE, INEFFECTIVE_COORDINATE, PHASE, small_config
-from progressive_infogan.explore import common, tensorboard, traversal
+from progressive_infogan.explore import common, traversal
 
 SIZE = 2 ** PHASE
 
@@ -44,29 +44,3 @@ def test_select_coordinates():
         common.select_coordinates(model_config, "block:7")
     vanilla = small_config("exp_vanilla").model
     assert common.select_coordinates(vanilla, "effective", phase=3) == list(range(80))
-
-
-def test_tensorboard_traversal_images_are_pure_and_cover_the_phase_blocks(small_run):
-    model_config = small_run.config.model
-    images = tensorboard.traversal_summary_images(small_run.generator, model_config, PHASE, 1.0,
-                                                  coords_per_block=2, steps=7, seed=0)
-    assert sorted(images) == sorted(f"traversal/block_{b}/coord_{c}"
-                                    for b, first in ((2, 0), (3, 16), (4, 32)) for c in (first, first + 1))
-    for image in images.values():
-        assert image.dtype == np.uint8
-        assert image.shape == (1, 3 * SIZE + 2 * 2, 7 * SIZE + 6 * 2, 3)
-    again = tensorboard.traversal_summary_images(small_run.generator, model_config, PHASE, 1.0)
-    assert all(np.array_equal(images[name], again[name]) for name in images)
-    other = tensorboard.traversal_summary_images(small_run.generator, model_config, PHASE, 1.0, seed=1)
-    assert not np.array_equal(images["traversal/block_3/coord_16"], other["traversal/block_3/coord_16"])
-
-
-@pytest.mark.parametrize("name, expected", [("exp_vanilla", [2]), ("exp_unmask", [2, 3]), ("exp_noinfo", [])])
-def test_tensorboard_traversal_images_of_other_variants(name, expected):
-    from progressive_infogan import networks
-
-    model_config = small_config(name).model
-    generator = networks.build_generator(model_config, 3)
-    images = tensorboard.traversal_summary_images(generator, model_config, 3, 0.5, coords_per_block=1, steps=3)
-    blocks = [int(key.split("/")[1][len("block_"):]) for key in images]
-    assert blocks == expected

@@ -9,6 +9,5 @@ progressive_infogan.explore.cli <tool> --run_dir=... --out=...`.
 - animation: per-coordinate animations in the original frame order, latent interpolation
 - summary: per-coordinate feature summary with automatic descriptions (Appendix 12.1)
 - projection: projecting and editing real photos (thesis section 9.2)
-- tensorboard: traversal images for the training loop's summaries
 - examples: one of each figure for a run directory
 """

@@ -20,6 +20,7 @@ import numpy as np
 from PIL import Image
 from tqdm import tqdm
 
+from progressive_infogan import figures
 from progressive_infogan.config import ModelConfig
 from progressive_infogan.explore import common
 from progressive_infogan.latents import latents, with_coordinate_values
@@ -85,8 +86,8 @@ def coordinate_animation_frames(generator, model_config: ModelConfig, coordinate
         scale = _scale_for(images.shape[-2], grid_size, frame_size)
         rendered = {}
         for index in sorted(set(order)):
-            grid = face_grid(common.upscale(common.to_uint8(images[:, index]), scale), grid_size)
-            rendered[index] = common.overlay_text(grid, frame_label(coordinate, float(values[index]), amplitude))
+            grid = face_grid(figures.upscale(figures.to_uint8(images[:, index]), scale), grid_size)
+            rendered[index] = figures.overlay_text(grid, frame_label(coordinate, float(values[index]), amplitude))
         for index in order:
             frames.append(rendered[index])
             shown.append((coordinate, float(values[index])))
@@ -135,7 +136,7 @@ def interpolation_frames(generator, model_config: ModelConfig, num_points: int =
     for index in tqdm(range(count), desc="interpolation", disable=not progress):
         images = common.generate(generator, noise[index], code[index], alpha=alpha)
         scale = _scale_for(images.shape[-2], grid_size, frame_size)
-        frames.append(face_grid(common.upscale(common.to_uint8(images), scale), grid_size))
+        frames.append(face_grid(figures.upscale(figures.to_uint8(images), scale), grid_size))
     return frames
 
 

@@ -15,6 +15,7 @@ from typing import Dict, Sequence
 import numpy as np
 from scipy import ndimage
 
+from progressive_infogan import figures
 from progressive_infogan.config import ModelConfig
 from progressive_infogan.explore import common
 from progressive_infogan.latents import latents, with_coordinate_values
@@ -62,7 +63,7 @@ def heatmap(change_map: np.ndarray, maximum: float = None) -> np.ndarray:
 def sample_average(generator, model_config: ModelConfig, coordinate: int, num_samples: int = 30,
                    value: float = 2.5, alpha: float = 1.0, seed: int = 0, blur_sigma: float = 1.0,
                    percentiles: Sequence[float] = PERCENTILES,
-                   min_display_size: int = common.MIN_DISPLAY_SIZE) -> SampleAverage:
+                   min_display_size: int = figures.MIN_DISPLAY_SIZE) -> SampleAverage:
     noise, code = map(np.asarray, latents(model_config, seed, 0, num_samples))
     swept_noise, swept_code = with_coordinate_values(noise, code, coordinate, [-value, value])
     images = common.generate(generator, swept_noise, swept_code, alpha=alpha)
@@ -80,27 +81,27 @@ def sample_average(generator, model_config: ModelConfig, coordinate: int, num_sa
 
 
 def sample_average_figure(model_config: ModelConfig, result: SampleAverage, left_samples: np.ndarray,
-                          right_samples: np.ndarray, min_display_size: int = common.MIN_DISPLAY_SIZE) -> np.ndarray:
+                          right_samples: np.ndarray, min_display_size: int = figures.MIN_DISPLAY_SIZE) -> np.ndarray:
     """Top: left mean, right mean, change map, masked views. Below: a few left / right samples."""
     size = result.change_map.shape[0]
-    scale = common.display_scale(size, min_display_size)
+    scale = figures.display_scale(size, min_display_size)
 
     def panel(image, text):
-        return common.caption(common.upscale(common.to_uint8(image), scale), text)
+        return figures.caption(figures.upscale(figures.to_uint8(image), scale), text)
 
     value = result.value
     top = [panel(result.left_mean, f"mean, {-value:+.1f}"), panel(result.right_mean, f"mean, {value:+.1f}"),
            panel(heatmap(result.change_map), f"change (max {result.change_map.max():.3f})")]
     top += [panel(image, f">p{percentile:g}") for percentile, image in result.masked.items()]
-    rows = [common.stack_horizontally(top, padding=4)]
+    rows = [figures.stack_horizontally(top, padding=4)]
     for samples, sign in ((left_samples, -value), (right_samples, value)):
-        grid = common.image_grid(common.upscale(common.to_uint8(samples[None]), scale))
-        rows.append(common.caption(grid, f"samples, {sign:+.1f}"))
+        grid = figures.image_grid(figures.upscale(figures.to_uint8(samples[None]), scale))
+        rows.append(figures.caption(grid, f"samples, {sign:+.1f}"))
     block = common.coordinate_block(model_config, result.coordinate)
-    return common.caption(common.stack_vertically(rows), f"Sample averaging: C{result.coordinate} (block {block})")
+    return figures.caption(figures.stack_vertically(rows), f"Sample averaging: C{result.coordinate} (block {block})")
 
 
 def write_sample_average(path: str, generator, model_config: ModelConfig, coordinate: int, **options) -> SampleAverage:
     result = sample_average(generator, model_config, coordinate, **options)
-    common.write_png(path, result.figure)
+    figures.write_png(path, result.figure)
     return result

@@ -10,6 +10,7 @@ import dataclasses
 
 import numpy as np
 
+from progressive_infogan import figures
 from progressive_infogan.config import ModelConfig
 from progressive_infogan.explore import common
 from progressive_infogan.latents import latents
@@ -23,22 +24,22 @@ class BlockOutputs:
 
 
 def block_outputs(generator, model_config: ModelConfig, num_samples: int = 4, alpha: float = 1.0, seed: int = 0,
-                  noise=None, code=None, min_display_size: int = common.MIN_DISPLAY_SIZE) -> BlockOutputs:
+                  noise=None, code=None, min_display_size: int = figures.MIN_DISPLAY_SIZE) -> BlockOutputs:
     """Every block's output for `num_samples` seeded samples (or the given noise and code)."""
     if noise is None or code is None:
         noise, code = map(np.asarray, latents(model_config, seed, 0, num_samples))
     images = common.generate(generator, noise, code, alpha=alpha, all_blocks=True)  # [blocks, N, ...]
     images = np.transpose(images, (1, 0, 2, 3, 4))
     blocks = list(range(2, 2 + images.shape[1]))
-    scale = common.display_scale(images.shape[-2], min_display_size)
-    cells = common.upscale(common.to_uint8(images), scale)
-    columns = [common.caption(common.image_grid(cells[:, index:index + 1]), f"block {block}")
+    scale = figures.display_scale(images.shape[-2], min_display_size)
+    cells = figures.upscale(figures.to_uint8(images), scale)
+    columns = [figures.caption(figures.image_grid(cells[:, index:index + 1]), f"block {block}")
                for index, block in enumerate(blocks)]
-    figure = common.stack_horizontally(columns, padding=2)
+    figure = figures.stack_horizontally(columns, padding=2)
     return BlockOutputs(blocks=blocks, images=images, figure=figure)
 
 
 def write_block_outputs(path: str, generator, model_config: ModelConfig, **options) -> BlockOutputs:
     result = block_outputs(generator, model_config, **options)
-    common.write_png(path, result.figure)
+    figures.write_png(path, result.figure)
     return result

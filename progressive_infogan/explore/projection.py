@@ -17,6 +17,7 @@ import tensorflow as tf
 from PIL import Image
 from tqdm import tqdm
 
+from progressive_infogan import figures
 from progressive_infogan.config import ModelConfig
 from progressive_infogan.explore import common
 from progressive_infogan.latents import latents
@@ -204,11 +205,11 @@ def parse_edits(text: str) -> list:
 def edit_figure(projection: Projection, edited_images: Sequence[np.ndarray], labels: Sequence[str],
                 min_display_size: int = 128) -> np.ndarray:
     """photo | reconstruction | edits, captioned; uint8."""
-    scale = common.display_scale(projection.photo.shape[0], min_display_size)
+    scale = figures.display_scale(projection.photo.shape[0], min_display_size)
     images = [projection.photo, projection.reconstruction] + list(edited_images)
     texts = ["photo", f"reconstruction (MSE {projection.mse:.4f})"] + list(labels)
-    panels = [common.caption(common.upscale(common.to_uint8(image), scale), text) for image, text in zip(images, texts)]
-    return common.stack_horizontally(panels, padding=4)
+    panels = [figures.caption(figures.upscale(figures.to_uint8(image), scale), text) for image, text in zip(images, texts)]
+    return figures.stack_horizontally(panels, padding=4)
 
 
 def edit_photo(generator, discriminator, model_config: ModelConfig, photo: np.ndarray,
@@ -226,5 +227,5 @@ def edit_photo(generator, discriminator, model_config: ModelConfig, photo: np.nd
 def write_photo_edits(path: str, generator, discriminator, model_config: ModelConfig, photo: np.ndarray,
                       edits: Sequence[Mapping[int, float]], **options):
     projection, edited, figure = edit_photo(generator, discriminator, model_config, photo, edits, **options)
-    common.write_png(path, figure)
+    figures.write_png(path, figure)
     return projection, edited, figure

@@ -29,6 +29,7 @@ from typing import Callable, Dict, List, Optional, Sequence, Tuple
 import numpy as np
 from tqdm import tqdm
 
+from progressive_infogan import figures
 from progressive_infogan.config import ModelConfig
 from progressive_infogan.explore import averaging, common, traversal
 from progressive_infogan.latents import latents
@@ -253,8 +254,8 @@ def feature_summary(generator, model_config: ModelConfig, coordinates: Sequence[
         features.append(describe_coordinate(model_config, coordinate, pair[:, 0], pair[:, 1]))
         strip = traversal.coordinate_traversal(generator, noise[:strip_samples], code[:strip_samples], coordinate,
                                                strip_values, alpha)
-        scale = common.display_scale(strip.shape[-2], min_display_size)
-        strips[coordinate] = common.image_grid(common.upscale(common.to_uint8(strip), scale))
+        scale = figures.display_scale(strip.shape[-2], min_display_size)
+        strips[coordinate] = figures.image_grid(figures.upscale(figures.to_uint8(strip), scale))
     if factor_predictor is not None:
         if factor_names is None:
             raise ValueError("factor_predictor needs factor_names")
@@ -286,12 +287,12 @@ def contact_sheet(features: Sequence[CoordinateFeature], strips: Dict[int, np.nd
     """Captioned strips in rank order, column by column (default: about square for 2x5 strips)."""
     if columns is None:
         columns = max(1, int(np.ceil(np.sqrt(len(features) / 2))))
-    panels = [common.caption(strips[f.coordinate],
+    panels = [figures.caption(strips[f.coordinate],
                              f"#{rank + 1} C{f.coordinate} (block {f.block}) change {f.change:.3f}\n{f.description}")
               for rank, f in enumerate(features)]
     per_column = -(-len(panels) // columns)
-    column_images = [common.stack_vertically(panels[i:i + per_column]) for i in range(0, len(panels), per_column)]
-    return common.stack_horizontally(column_images, padding=12)
+    column_images = [figures.stack_vertically(panels[i:i + per_column]) for i in range(0, len(panels), per_column)]
+    return figures.stack_horizontally(column_images, padding=12)
 
 
 def factor_markdown(factor_names: Sequence[str], factor_r2: Optional[Sequence[float]], min_correlation: float,
@@ -346,8 +347,8 @@ def write_feature_summary(out_dir: str, generator, model_config: ModelConfig, co
     result = feature_summary(generator, model_config, coordinates, **options)
     os.makedirs(out_dir, exist_ok=True)
     for coordinate, strip in result.strips.items():
-        common.write_png(os.path.join(out_dir, "strips", f"C{coordinate}.png"), strip)
-    common.write_png(os.path.join(out_dir, "contact_sheet.png"), result.contact_sheet)
+        figures.write_png(os.path.join(out_dir, "strips", f"C{coordinate}.png"), strip)
+    figures.write_png(os.path.join(out_dir, "contact_sheet.png"), result.contact_sheet)
     with open(os.path.join(out_dir, "summary.md"), "w") as handle:
         handle.write(summary_markdown(result.features, title, factors=result))
     return result

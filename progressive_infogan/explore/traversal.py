@@ -12,6 +12,7 @@ from typing import List, Sequence
 import numpy as np
 from tqdm import tqdm
 
+from progressive_infogan import figures
 from progressive_infogan.config import ModelConfig
 from progressive_infogan.explore import common
 from progressive_infogan.latents import latents, with_coordinate_values
@@ -40,31 +41,31 @@ def coordinate_traversal(generator, noise: np.ndarray, code: np.ndarray, coordin
 def traversal_panel(model_config: ModelConfig, coordinate: int, images: np.ndarray, values: Sequence[float],
                     scale: int) -> np.ndarray:
     """uint8 panel of one coordinate's traversal, captioned 'C<id> (block b)' and the values."""
-    grid = common.image_grid(common.upscale(common.to_uint8(images), scale))
+    grid = figures.image_grid(figures.upscale(figures.to_uint8(images), scale))
     block = common.coordinate_block(model_config, coordinate)
     text = f"C{coordinate} (block {block}): " + " ".join(f"{value:+.1f}" for value in values)
-    return common.caption(grid, text)
+    return figures.caption(grid, text)
 
 
 def traversal(generator, model_config: ModelConfig, coordinates: Sequence[int], num_samples: int = 4,
               steps: int = 7, amplitude: float = 3.0, alpha: float = 1.0, seed: int = 0,
-              min_display_size: int = common.MIN_DISPLAY_SIZE, progress: bool = False) -> Traversal:
+              min_display_size: int = figures.MIN_DISPLAY_SIZE, progress: bool = False) -> Traversal:
     """Traversal grids of `coordinates` for the same `num_samples` samples (seeded)."""
     noise, code = map(np.asarray, latents(model_config, seed, 0, num_samples))
     values = traversal_values(steps, amplitude)
     all_images, panels = [], []
     for coordinate in tqdm(coordinates, desc="traversal", disable=not progress):
         images = coordinate_traversal(generator, noise, code, coordinate, values, alpha)
-        scale = common.display_scale(images.shape[-2], min_display_size)
+        scale = figures.display_scale(images.shape[-2], min_display_size)
         all_images.append(images)
         panels.append(traversal_panel(model_config, coordinate, images, values, scale))
     return Traversal(coordinates=list(coordinates), values=values, images=np.stack(all_images),
-                     figure=common.stack_vertically(panels))
+                     figure=figures.stack_vertically(panels))
 
 
 def write_traversal(path: str, generator, model_config: ModelConfig, coordinates: Sequence[int],
                     **options) -> Traversal:
     """`traversal(...)` written as one PNG at `path`."""
     result = traversal(generator, model_config, coordinates, **options)
-    common.write_png(path, result.figure)
+    figures.write_png(path, result.figure)
     return result

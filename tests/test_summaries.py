@@ -1,0 +1,54 @@
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from explore_fixtures import PHASE, small_config
+from progressive_infogan import summaries
+
+SIZE = 2 ** PHASE
+
+
+def test_tensorboard_traversal_images_are_pure_and_cover_the_phase_blocks(small_run):
+    model_config = small_run.config.model
+    images = summaries.traversal_summary_images(small_run.generator, model_config, PHASE, 1.0,
+                                                 coords_per_block=2, steps=7, seed=0)
+    assert sorted(images) == sorted(f"traversal/block_{b}/coord_{c}"
+                                    for b, first in ((2, 0), (3, 16), (4, 32)) for c in (first, first + 1))
+    for image in images.values():
+        assert image.dtype == np.uint8
+        assert image.shape == (1, 3 * SIZE + 2 * 2, 7 * SIZE + 6 * 2, 3)
+    again = summaries.traversal_summary_images(small_run.generator, model_config, PHASE, 1.0)
+    assert all(np.array_equal(images[name], again[name]) for name in images)
+    other = summaries.traversal_summary_images(small_run.generator, model_config, PHASE, 1.0, seed=1)
+    assert not np.array_equal(images["traversal/block_3/coord_16"], other["traversal/block_3/coord_16"])
+
+
+@pytest.mark.parametrize("name, expected", [("exp_vanilla", [2]), ("exp_unmask", [2, 3]), ("exp_noinfo", [])])
+def test_tensorboard_traversal_images_of_other_variants(name, expected):
+    from progressive_infogan import networks
+
+    model_config = small_config(name).model
+    generator = networks.build_generator(model_config, 3)
+    images = summaries.traversal_summary_images(generator, model_config, 3, 0.5, coords_per_block=1, steps=3)
+    blocks = [int(key.split("/")[1][len("block_"):]) for key in images]
+    assert blocks == expected
+
+
+def test_gradual_loss_traversals_cover_every_group_because_all_feed_g():
+    from progressive_infogan import networks
+
+    model_config = small_config("exp_gradual_loss").model
+    generator = networks.build_generator(model_config, 3)
+    images = summaries.traversal_summary_images(generator, model_config, 3, 1.0, coords_per_block=1, steps=3)
+    assert sorted(images) == [f"traversal/block_{b}/coord_{16 * (b - 2)}" for b in range(2, 7)]
+
+
+def test_the_training_summaries_do_not_import_the_exploration_tools():
+    code = ("import sys, progressive_infogan.summaries; "
+            "print(sorted(m for m in sys.modules if m.startswith('progressive_infogan.explore')))")
+    environment = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=environment, check=True)
+    assert result.stdout.strip() == "[]"
