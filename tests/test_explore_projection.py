@@ -9,13 +9,14 @@ from progressive_infogan.latents import latents
 
 SIZE = 2 ** PHASE
 # Projecting an image the model generated itself: 60 Adam steps (lr 0.1) from noise 0 and
-# Q's code reach MSE ~0.011 (start ~0.34) on the fixture's random phase-4 model.
+# Q's code reach MSE ~0.016 (start ~0.34) on the fixture's random phase-4 model (0.010 to
+# 0.030 over the samples of seeds 1..5 and 123; seed 1 is the median).
 SELF_PROJECTION_MSE_BOUND = 0.03
 
 
 def test_projection_recovers_a_generated_image(small_run):
     generator, model_config = small_run.generator, small_run.config.model
-    noise, code = latents(model_config, 123, 0, 1)
+    noise, code = latents(model_config, 1, 0, 1)
     photo = common.generate(generator, noise, code)[0]
     result = projection.project(generator, small_run.discriminator, model_config, photo, steps=60,
                                 learning_rate=0.1, restarts=1)
