@@ -76,7 +76,7 @@ for experiment in $experiments; do
   for seed in ${seeds//,/ }; do
     run_dir="$runs_root/$experiment"
     [ "$seed" != 0 ] && run_dir="${run_dir}_seed$seed"
-    script="experiments/$(echo "$experiment" | tr . _).py"
+    script="experiments/$experiment.py"
     echo "== $experiment seed $seed: train ($size) -> $run_dir"
     # shellcheck disable=SC2086
     "$PYTHON" "$script" --size="$size" --model_dir="$run_dir" --seed="$seed" --progress_bar=false --export=false \

@@ -41,26 +41,37 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from progressive_infogan import command_line
 from progressive_infogan import config as config_lib
 from progressive_infogan import train
 
-FLAGS = flags.FLAGS
-flags.DEFINE_string("experiment", "exp_condition", "Thesis experiment preset (config.preset name).")
-flags.DEFINE_list("phases", ["2", "3", "4"], "Phases to measure (resolution 2^phase); 2,3,4,5,6,7 on a GPU.")
-flags.DEFINE_integer("steps", 2, "Timed training steps per (phase, width), after the warm-up steps.")
-flags.DEFINE_integer("warmup_steps", 1, "Untimed steps before timing (the first traces / compiles the step).")
-flags.DEFINE_list("width_multipliers", ["1.0", "0.125"],
-                  "Width multipliers to compare; the first is the reference of the speed ratios "
-                  "(1.0 = the thesis width, 0.125 = the CPU 'quick' width).")
-flags.DEFINE_integer("batch_size", None, "Global batch for every phase; default: the thesis batch of each phase "
-                     "(128, 128, 64, 32, 16, 6 for phases 2..7).")
-flags.DEFINE_enum("mixed_precision", "float32", list(train.PRECISIONS), "Keras dtype policy of the step.")
-flags.DEFINE_bool("jit_compile", False, "Compile the step with XLA (tf.function(jit_compile=True)).")
-flags.DEFINE_float("alpha", 0.5, "Fade alpha fed to the phases above the first (any value traces the same "
-                   "graph and does the same work).")
-flags.DEFINE_integer("matmul_size", 2048, "Side of the square matrices of the matmul peak (8192 on a GPU).")
-flags.DEFINE_integer("matmul_chain", 4, "Matmuls chained in one tf.function call of the peak measurement.")
-flags.DEFINE_integer("matmul_repeats", 5, "Timed calls of the peak measurement (best one counts), each time.")
+
+def define_flags(flag_values: flags.FlagValues) -> None:
+    flags.DEFINE_string("experiment", "exp_condition", "Thesis experiment preset (config.preset name).",
+                        flag_values=flag_values)
+    flags.DEFINE_list("phases", ["2", "3", "4"], "Phases to measure (resolution 2^phase); 2,3,4,5,6,7 on a GPU.",
+                      flag_values=flag_values)
+    flags.DEFINE_integer("steps", 2, "Timed training steps per (phase, width), after the warm-up steps.",
+                         flag_values=flag_values)
+    flags.DEFINE_integer("warmup_steps", 1, "Untimed steps before timing (the first traces / compiles the step).",
+                         flag_values=flag_values)
+    flags.DEFINE_list("width_multipliers", ["1.0", "0.125"],
+                      "Width multipliers to compare; the first is the reference of the speed ratios "
+                      "(1.0 = the thesis width, 0.125 = the CPU 'quick' width).", flag_values=flag_values)
+    flags.DEFINE_integer("batch_size", None, "Global batch for every phase; default: the thesis batch of each phase "
+                         "(128, 128, 64, 32, 16, 6 for phases 2..7).", flag_values=flag_values)
+    flags.DEFINE_enum("mixed_precision", "float32", list(config_lib.PRECISIONS), "Keras dtype policy of the step.",
+                      flag_values=flag_values)
+    flags.DEFINE_bool("jit_compile", False, "Compile the step with XLA (tf.function(jit_compile=True)).",
+                      flag_values=flag_values)
+    flags.DEFINE_float("alpha", 0.5, "Fade alpha fed to the phases above the first (any value traces the same "
+                       "graph and does the same work).", flag_values=flag_values)
+    flags.DEFINE_integer("matmul_size", 2048, "Side of the square matrices of the matmul peak (8192 on a GPU).",
+                         flag_values=flag_values)
+    flags.DEFINE_integer("matmul_chain", 4, "Matmuls chained in one tf.function call of the peak measurement.",
+                         flag_values=flag_values)
+    flags.DEFINE_integer("matmul_repeats", 5, "Timed calls of the peak measurement (best one counts), each time.",
+                         flag_values=flag_values)
 
 
 def matmul_peak_gflops(size: int, chain: int, repeats: int, dtype) -> float:
@@ -117,33 +128,33 @@ def analytic_flops(trainer: train.PhaseTrainer, batch: int) -> int:
     return batch * (3 * g_forward + 7 * d_forward)
 
 
-def measure(config, phase: int, width: float, model_dir: str):
+def measure(config, phase: int, width: float, model_dir: str, flag_values: flags.FlagValues):
     """One (phase, width): images/s, CPU cores busy while timed (process CPU time / wall time),
     warm-up seconds, step FLOPs (profiler; 0 if it failed), analytic FLOPs, batch."""
     experiment = config.replace(model=dict(width_multiplier=width))
-    if FLAGS.batch_size:
+    if flag_values.batch_size:
         sizes = dict(experiment.schedule.batch_sizes)
-        sizes[phase] = FLAGS.batch_size
+        sizes[phase] = flag_values.batch_size
         experiment = experiment.replace(schedule=dict(batch_sizes=config_lib._freeze(sizes)))
-    options = train.RunOptions(model_dir=model_dir, mixed_precision=FLAGS.mixed_precision,
-                               jit_compile=FLAGS.jit_compile, progress_bar=False)
+    options = config_lib.RunOptions(model_dir=model_dir, mixed_precision=flag_values.mixed_precision,
+                                    jit_compile=flag_values.jit_compile, progress_bar=False)
     trainer = train.PhaseTrainer(experiment, phase, tf.distribute.get_strategy(), options)
     batch, size = trainer.global_batch, 2 ** phase
     real = tf.constant(np.random.default_rng(phase).uniform(-1, 1, (batch, size, size, 3)).astype(np.float32))
-    alpha = 1.0 if phase == experiment.schedule.first_phase else FLAGS.alpha
+    alpha = 1.0 if phase == experiment.schedule.first_phase else flag_values.alpha
 
     start = time.perf_counter()
-    for step in range(FLAGS.warmup_steps):
+    for step in range(flag_values.warmup_steps):
         scalars, _ = trainer.step(real, step, alpha)
     scalars["loss/discriminator"].numpy()
     warmup_seconds = time.perf_counter() - start
 
     start, start_cpu = time.perf_counter(), time.process_time()
-    for step in range(FLAGS.warmup_steps, FLAGS.warmup_steps + FLAGS.steps):
+    for step in range(flag_values.warmup_steps, flag_values.warmup_steps + flag_values.steps):
         scalars, _ = trainer.step(real, step, alpha)
     scalars["loss/discriminator"].numpy()
     seconds = time.perf_counter() - start
-    rate, cores = FLAGS.steps * batch / seconds, (time.process_time() - start_cpu) / seconds
+    rate, cores = flag_values.steps * batch / seconds, (time.process_time() - start_cpu) / seconds
 
     analytic = analytic_flops(trainer, batch)
     try:
@@ -156,16 +167,16 @@ def measure(config, phase: int, width: float, model_dir: str):
     return rate, cores, warmup_seconds, flops, analytic, batch
 
 
-def main(argv):
+def main(argv, flag_values: flags.FlagValues = flags.FLAGS) -> None:
     del argv
-    if FLAGS.warmup_steps < 1 or FLAGS.steps < 1:
+    if flag_values.warmup_steps < 1 or flag_values.steps < 1:
         raise app.UsageError("--warmup_steps and --steps must be at least 1")
-    keras.mixed_precision.set_global_policy(FLAGS.mixed_precision)
+    keras.mixed_precision.set_global_policy(flag_values.mixed_precision)
     compute_dtype = tf.as_dtype(keras.mixed_precision.global_policy().compute_dtype)
-    config = config_lib.preset(FLAGS.experiment)
-    phases = [int(phase) for phase in FLAGS.phases]
-    widths = [float(width) for width in FLAGS.width_multipliers]
-    peak_args = (FLAGS.matmul_size, FLAGS.matmul_chain, FLAGS.matmul_repeats)
+    config = config_lib.preset(flag_values.experiment)
+    phases = [int(phase) for phase in flag_values.phases]
+    widths = [float(width) for width in flag_values.width_multipliers]
+    peak_args = (flag_values.matmul_size, flag_values.matmul_chain, flag_values.matmul_repeats)
 
     def peaks():
         result = {"float32": matmul_peak_gflops(*peak_args, tf.float32)}
@@ -178,7 +189,8 @@ def main(argv):
     with tempfile.TemporaryDirectory() as model_dir:
         for phase in phases:
             for width in widths:
-                rate, cores, warmup_seconds, flops, analytic, batch = measure(config, phase, width, model_dir)
+                measured = measure(config, phase, width, model_dir, flag_values)
+                rate, cores, warmup_seconds, flops, analytic, batch = measured
                 rows.append((phase, width, batch, rate, cores, warmup_seconds, flops, analytic))
                 print(f"  measured phase {phase} width {width:g}: {rate:.2f} images/s "
                       f"(warm-up {warmup_seconds:.1f} s)", flush=True)
@@ -186,11 +198,12 @@ def main(argv):
     peak = {name: max(peak_before[name], peak_after[name]) for name in peak_before}
     reference = peak[compute_dtype.name]
 
-    print(f"\nexperiment {FLAGS.experiment}, {FLAGS.mixed_precision}, jit_compile={FLAGS.jit_compile}, "
-          f"{FLAGS.steps} timed steps after {FLAGS.warmup_steps} warm-up, device "
+    print(f"\nexperiment {flag_values.experiment}, {flag_values.mixed_precision}, "
+          f"jit_compile={flag_values.jit_compile}, "
+          f"{flag_values.steps} timed steps after {flag_values.warmup_steps} warm-up, device "
           f"{'GPU' if tf.config.list_physical_devices('GPU') else 'CPU'}")
     for name in peak:
-        print(f"matmul peak {name} ({FLAGS.matmul_size}^2 x {FLAGS.matmul_chain} chained): "
+        print(f"matmul peak {name} ({flag_values.matmul_size}^2 x {flag_values.matmul_chain} chained): "
               f"{peak[name]:,.1f} GFLOP/s (before {peak_before[name]:,.1f}, after {peak_after[name]:,.1f})")
     print(f"step GFLOP: TF profiler (float_operation) on the step graph; '*' = profiler failed, "
           f"analytic count used. 'of peak' is relative to the {compute_dtype.name} matmul peak.\n"
@@ -212,4 +225,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    app.run(main)
+    command_line.run(main, define_flags)

@@ -213,13 +213,13 @@ PRESETS: Dict[str, ExperimentConfig] = {
         _preset("exp_consistency_300", loss=dict(consistency_weight=300.0)),
         _preset("exp_noinfo", model=dict(code_sizes=(), injection="none"), loss=dict(mi_weight=0.0)),
         _preset(
-            "exp_noinfo_lr2.5e-4",
+            "exp_noinfo_lr2_5e-4",
             model=dict(code_sizes=(), injection="none"),
             loss=dict(mi_weight=0.0),
             optimizer=dict(g_learning_rate=2.5e-4, d_learning_rate=2.5e-4),
         ),
         _preset(
-            "exp_noinfo_lr1.25e-4",
+            "exp_noinfo_lr1_25e-4",
             model=dict(code_sizes=(), injection="none"),
             loss=dict(mi_weight=0.0),
             optimizer=dict(g_learning_rate=1.25e-4, d_learning_rate=1.25e-4),
@@ -238,26 +238,128 @@ def preset(name: str) -> ExperimentConfig:
 def scaled_down(config: ExperimentConfig, *, width_multiplier: float, images_per_phase: int,
                 min_steps: int, stop_after: int, batch_sizes: Optional[Mapping[int, int]] = None,
                 averaging_steps: Optional[float] = None) -> ExperimentConfig:
-    """The same experiment at a size this machine can train (architecture and schedule shape kept).
+    """The same experiment at a size this machine can train (architecture and schedule shape kept);
+    the arguments are those of `Size`."""
+    return Size("custom", width_multiplier=width_multiplier, images_per_phase=images_per_phase, min_steps=min_steps,
+                stop_after=stop_after, batch_sizes=_freeze(batch_sizes or {}),
+                averaging_steps=averaging_steps).apply(config)
 
-    `averaging_steps` rescales the two running averages to a shorter run: BN's moving
-    statistics and the generator EMA (decay 0.999, about 1000 steps, in the thesis, where a
-    phase has 6000+ steps). Left at 0.999 in a run of a few hundred steps per phase, the
-    moving statistics would still be mostly their initial values at evaluation time.
+
+# --- Evaluation sample counts ----------------------------------------------------------
+
+@dataclasses.dataclass(frozen=True)
+class EvalSettings:
+    """Sample counts of the metrics; the defaults are the thesis protocol (docs/original_system.md §5.1-§5.6)."""
+
+    seed: int = 0
+    batch_size: Optional[int] = None  # None: the phase's training batch, as the original
+    fid_num_images: int = 5000
+    msssim_num_pairs: int = 2000
+    infogan_num_batches: int = 3000
+    isolation_num_images: int = 128
+    standard_fid_num_images: int = 50_000
+    standard_fid_draws: int = 3
+    # Disentanglement against ground truth (beyond the thesis; disentanglement_lib's counts):
+    # images per view, 2/3 of them the training rows (10000 / 5000).
+    disentanglement_num_images: int = 15_000
+    factor_predictor: str = "standard"  # its training settings: metrics.ground_truth.predictor_settings
+    progress: bool = True
+
+
+# --- Sizes: one experiment at the scale of a machine -------------------------------------
+
+@dataclasses.dataclass(frozen=True)
+class Size:
+    """Everything `--size` changes: the training scale, the evaluation protocol and the default dataset.
+
+    A field left at None keeps the preset's value (the thesis's), so the `full` size is the
+    preset itself. The architecture's shape, the schedule's shape and the losses never change.
     """
-    schedule = dict(images_per_phase=images_per_phase, min_steps=min_steps, stop_after=stop_after)
-    if batch_sizes is not None:
-        schedule["batch_sizes"] = _freeze({**dict(config.schedule.batch_sizes), **batch_sizes})
-    model, optimizer = dict(width_multiplier=width_multiplier), {}
-    if averaging_steps is not None:
-        decay = 1.0 - 1.0 / averaging_steps
-        model["batch_norm_momentum"] = decay
-        optimizer["ema_decay"] = decay
-    return config.replace(model=model, schedule=schedule, optimizer=optimizer)
+
+    name: str  # the --size value
+    width_multiplier: Optional[float] = None  # every layer's channel count x this (thesis 1.0)
+    images_per_phase: Optional[int] = None  # a phase's images before the min_steps floor (thesis 384000)
+    min_steps: Optional[int] = None  # floor on a phase's steps (thesis 6000)
+    stop_after: Optional[int] = None  # last phase trained, at 2^stop_after px (thesis 7)
+    batch_sizes: Tuple[Tuple[int, int], ...] = ()  # (phase, batch) replacing those phases' thesis batch
+    # BN's moving-statistics momentum and the generator EMA's decay become 1 - 1/averaging_steps:
+    # the thesis's 0.999 averages over ~1000 steps, where its phases have 6000+; a run of a few
+    # hundred steps per phase would still be evaluated mostly on the averages' initial values.
+    averaging_steps: Optional[float] = None
+    protocol: str = "thesis"  # the evaluation protocol of this size (`evaluate --protocol`, metrics.jsonl)
+    evaluation: EvalSettings = EvalSettings()  # that protocol's sample counts
+    dataset_images: int = 30_000  # faces in the default synthetic dataset, data/synthetic_faces-<N>x<px>
+
+    def apply(self, config: ExperimentConfig) -> ExperimentConfig:
+        """`config` at this size."""
+        model, optimizer = {}, {}
+        schedule = {name: getattr(self, name) for name in ("images_per_phase", "min_steps", "stop_after")
+                    if getattr(self, name) is not None}
+        if self.width_multiplier is not None:
+            model["width_multiplier"] = self.width_multiplier
+        if self.batch_sizes:
+            schedule["batch_sizes"] = _freeze({**dict(config.schedule.batch_sizes), **dict(self.batch_sizes)})
+        if self.averaging_steps is not None:
+            decay = 1.0 - 1.0 / self.averaging_steps
+            model["batch_norm_momentum"] = decay
+            optimizer["ema_decay"] = decay
+        return config.replace(model=model, schedule=schedule, optimizer=optimizer)
 
 
-def quick(config: ExperimentConfig) -> ExperimentConfig:
-    """The CPU 'quick' size: 1/8 width, phases 2..5 at batch 32, 800 steps per phase, and
-    running averages over ~100 steps (about 5 minutes on a 2-core CPU)."""
-    return scaled_down(config, width_multiplier=1 / 8, images_per_phase=25_600, min_steps=100, stop_after=5,
-                       batch_sizes={2: 32, 3: 32, 4: 32, 5: 32}, averaging_steps=100)
+SIZES: Dict[str, Size] = {
+    size.name: size
+    for size in [
+        # The thesis configuration: a GPU, days per experiment.
+        Size("full"),
+        # 1/8 width, phases 2..5 at batch 32, 800 steps per phase: about 5 minutes on a 2-core CPU.
+        Size("quick", width_multiplier=1 / 8, images_per_phase=25_600, min_steps=100, stop_after=5,
+             batch_sizes=_freeze({2: 32, 3: 32, 4: 32, 5: 32}), averaging_steps=100, protocol="quick",
+             evaluation=EvalSettings(batch_size=16, fid_num_images=1000, msssim_num_pairs=250,
+                                     infogan_num_batches=200, isolation_num_images=16,
+                                     standard_fid_num_images=2000, disentanglement_num_images=3000),
+             dataset_images=10_000),
+        # A few steps per phase through 16x16, for tests: seconds.
+        Size("smoke", width_multiplier=1 / 32, images_per_phase=8, min_steps=2, stop_after=4,
+             batch_sizes=_freeze({phase: 4 for phase in range(MIN_PHASE, MAX_PHASE + 1)}), averaging_steps=2,
+             protocol="smoke",
+             evaluation=EvalSettings(batch_size=2, fid_num_images=20, msssim_num_pairs=4, infogan_num_batches=2,
+                                     isolation_num_images=2, standard_fid_num_images=20, standard_fid_draws=2,
+                                     disentanglement_num_images=48, factor_predictor="smoke", progress=False),
+             dataset_images=64),
+    ]
+}
+
+
+def size(name: str) -> Size:
+    try:
+        return SIZES[name]
+    except KeyError:
+        raise ValueError(f"unknown size {name!r}; known: {', '.join(SIZES)}") from None
+
+
+# --- How to run an experiment ------------------------------------------------------------
+
+STRATEGIES = ("default", "mirrored", "multi_worker", "tpu")
+PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
+
+
+@dataclasses.dataclass(frozen=True)
+class RunOptions:
+    """How to run an experiment (where, on what hardware); the experiment itself is the ExperimentConfig."""
+
+    model_dir: str  # the run directory: config.json, checkpoints, TensorBoard events, samples
+    data_dir: str = ""  # per-resolution TFRecords (data_prep/)
+    seed: int = 0  # latents, data order and fresh variables
+    preprocessing: str = "original"  # data.make_dataset: "original" (docs/original_system.md §4.7) or "plain"
+    mirror: bool = False  # random left-right flips of the real images (the thesis used none)
+    strategy: str = "default"  # one of STRATEGIES (tf.distribute)
+    devices: Optional[tuple] = None  # for "mirrored": explicit device names
+    mixed_precision: str = "float32"  # one of PRECISIONS (Keras dtype policy)
+    jit_compile: bool = False  # XLA-compile the training step
+    deterministic: bool = False  # tf.config.experimental.enable_op_determinism
+    summary_every_steps: int = 700  # TensorBoard scalars and sample grids
+    log_every_secs: float = 30.0  # progress log line
+    checkpoint_every_secs: float = 7200.0  # besides the checkpoint at each phase's end
+    keep_checkpoints: int = 3  # newest checkpoints kept
+    stop_at_step: Optional[int] = None  # end the call (with a checkpoint) after this global step
+    progress_bar: bool = True  # a progress bar per phase

@@ -17,24 +17,19 @@ import dataclasses
 import json
 import os
 import time
-from typing import Dict, Optional, Sequence
+from typing import Dict, Optional, Sequence, Tuple
 
-from progressive_infogan import checkpoints, metrics
+from absl import flags
+
+from progressive_infogan import checkpoints, command_line, metrics
+from progressive_infogan import config as configs
 from progressive_infogan.metrics.aggregation import to_jsonable
 
 RUN_OPTIONS_FILE = "run_options.json"
 THESIS_METRICS = ("fid", "msssim_diversity", "infogan", "isolation")
 
-# A scaled-down protocol for CPU runs: same computations, fewer samples.
-PROTOCOLS = {
-    "thesis": metrics.EvalSettings(),
-    "quick": metrics.EvalSettings(batch_size=16, fid_num_images=1000, msssim_num_pairs=250,
-                                  infogan_num_batches=200, isolation_num_images=16, standard_fid_num_images=2000,
-                                  disentanglement_num_images=3000),
-    "smoke": metrics.EvalSettings(batch_size=2, fid_num_images=20, msssim_num_pairs=4, infogan_num_batches=2,
-                                  isolation_num_images=2, standard_fid_num_images=20, standard_fid_draws=2,
-                                  disentanglement_num_images=48, factor_predictor="smoke", progress=False),
-}
+# Each size's protocol (config.SIZES): the same computations, fewer samples below the thesis size.
+PROTOCOLS = {size.protocol: size.evaluation for size in configs.SIZES.values()}
 
 
 def real_images(data_dir: str, phase: int, preprocessing: str, seed: int) -> metrics.RealImages:
@@ -112,52 +107,66 @@ def already_evaluated(run_dir: str, protocol: str, step: Optional[int] = None) -
     return any(line.get("protocol") == protocol and line.get("step") == step for line in lines)
 
 
-def main(argv):
-    from absl import flags
+# --- Command line ---------------------------------------------------------------------------
 
-    flags_ = flags.FLAGS
-    if len(argv) > 1:
-        raise SystemExit(f"unexpected arguments: {argv[1:]}")
-    names = [name for name in flags_.metrics.split(",") if name]
-    # Any sample count given as a flag overrides the protocol's.
-    overrides = {field.name: getattr(flags_, field.name) for field in dataclasses.fields(metrics.EvalSettings)
-                 if field.name != "progress" and getattr(flags_, field.name) is not None}
-    settings = dataclasses.replace(PROTOCOLS[flags_.protocol], **overrides)
-    # Lines with other sample counts must not pass for the protocol's in the tables.
-    protocol = f"{flags_.protocol}-custom" if overrides else flags_.protocol
-    if flags_.skip_if_done and already_evaluated(flags_.run_dir, flags_.protocol, flags_.step):
-        print(f"{flags_.run_dir}: already evaluated ({flags_.protocol} protocol); skipping")
+def define_flags(flag_values: flags.FlagValues) -> None:
+    def count(name, help_text):
+        flags.DEFINE_integer(name, None, help_text, flag_values=flag_values)
+
+    flags.DEFINE_string("run_dir", None, "Run directory (its newest checkpoint) or a checkpoint directory.",
+                        flag_values=flag_values)
+    flags.DEFINE_integer("step", None, "Evaluate the checkpoint of this step instead of the newest.",
+                         flag_values=flag_values)
+    flags.DEFINE_string("metrics", ",".join(THESIS_METRICS),
+                        f"Comma-separated metrics; known: {', '.join(metrics.names())}.", flag_values=flag_values)
+    flags.DEFINE_enum("protocol", "thesis", list(PROTOCOLS),
+                      "Sample counts: thesis (5k FID images, 2000 MS-SSIM pairs, 3000 InfoGAN batches, 128 "
+                      "isolation images), quick (a CPU-sized version), smoke (seconds, for tests); the protocol "
+                      "of each --size of the experiment scripts.", flag_values=flag_values)
+    flags.DEFINE_string("data_dir", None, "Real images; default: the data directory the run trained on.",
+                        flag_values=flag_values)
+    # The sample counts: each overrides the protocol's (flag name = EvalSettings field).
+    count("seed", "Seed of the generated samples (default 0).")
+    count("batch_size", "Images per batch; default: the phase's training batch (as the original).")
+    count("fid_num_images", "FID, thesis protocol: generated and real images (thesis 5000).")
+    count("msssim_num_pairs", "MS-SSIM diversity: consecutive pairs (thesis 2000).")
+    count("infogan_num_batches", "InfoGAN penalty / code reconstruction error: batches (thesis 3000).")
+    count("isolation_num_images", "Isolation: base samples per coordinate (thesis 128).")
+    count("standard_fid_num_images", "FID, standard protocol: generated images per draw (50000).")
+    count("standard_fid_draws", "FID, standard protocol: independent draws (3).")
+    count("disentanglement_num_images", "Disentanglement (MIG, DCI, SAP, modularity): images per view, 2/3 for "
+          "training (15000).")
+    flags.DEFINE_enum("factor_predictor", None, ["standard", "smoke"],
+                      "Disentanglement, generative view: the factor predictor's training settings (standard).",
+                      flag_values=flag_values)
+    flags.DEFINE_bool("skip_if_done", False, "Do nothing if metrics.jsonl already has this protocol at this step.",
+                      flag_values=flag_values)
+    flags.mark_flag_as_required("run_dir", flag_values=flag_values)
+
+
+def settings_from_flags(flag_values: flags.FlagValues) -> Tuple[str, metrics.EvalSettings]:
+    """(protocol label, sample counts) of the parsed flags: the protocol's counts, overridden by any
+    count given as a flag; such a line is labelled '<protocol>-custom', so that it cannot pass for
+    the protocol's in the tables."""
+    overrides = command_line.fields_from_flags(metrics.EvalSettings, flag_values, skip_none=True)
+    overrides.pop("progress", None)
+    settings = dataclasses.replace(PROTOCOLS[flag_values.protocol], **overrides)
+    return (f"{flag_values.protocol}-custom" if overrides else flag_values.protocol), settings
+
+
+def main(argv: Sequence[str], flag_values: flags.FlagValues = flags.FLAGS) -> None:
+    del argv
+    names = [name for name in flag_values.metrics.split(",") if name]
+    protocol, settings = settings_from_flags(flag_values)
+    if flag_values.skip_if_done and already_evaluated(flag_values.run_dir, flag_values.protocol, flag_values.step):
+        print(f"{flag_values.run_dir}: already evaluated ({flag_values.protocol} protocol); skipping")
         return
-    line = evaluate(flags_.run_dir, names, protocol=protocol, step=flags_.step, data_dir=flags_.data_dir,
-                    settings=settings)
+    line = evaluate(flag_values.run_dir, names, protocol=protocol, step=flag_values.step,
+                    data_dir=flag_values.data_dir, settings=settings)
     # Per-coordinate and per-factor entries (two slashes) stay in the file only.
     summary = {name: value for name, value in line["metrics"].items() if "/coord_" not in name and name.count("/") < 2}
     print(json.dumps({"experiment": line["experiment"], "step": line["step"], "metrics": summary}, indent=2))
 
 
 if __name__ == "__main__":
-    from absl import app, flags
-
-    flags.DEFINE_string("run_dir", None, "Run directory (its newest checkpoint) or a checkpoint directory.")
-    flags.DEFINE_integer("step", None, "Evaluate the checkpoint of this step instead of the newest.")
-    flags.DEFINE_string("metrics", ",".join(THESIS_METRICS),
-                        f"Comma-separated metrics; known: {', '.join(metrics.names())}.")
-    flags.DEFINE_enum("protocol", "thesis", list(PROTOCOLS),
-                      "Sample counts: thesis (5k FID images, 2000 MS-SSIM pairs, 3000 InfoGAN batches, 128 "
-                      "isolation images), quick (a CPU-sized version), smoke (seconds, for tests).")
-    flags.DEFINE_string("data_dir", None, "Real images; default: the data directory the run trained on.")
-    flags.DEFINE_integer("seed", None, "Seed of the generated samples (default 0).")
-    flags.DEFINE_integer("batch_size", None, "Images per batch; default: the phase's training batch (as the original).")
-    flags.DEFINE_integer("fid_num_images", None, "FID, thesis protocol: generated and real images (thesis 5000).")
-    flags.DEFINE_integer("msssim_num_pairs", None, "MS-SSIM diversity: consecutive pairs (thesis 2000).")
-    flags.DEFINE_integer("infogan_num_batches", None, "InfoGAN penalty / code reconstruction error: batches (thesis 3000).")
-    flags.DEFINE_integer("isolation_num_images", None, "Isolation: base samples per coordinate (thesis 128).")
-    flags.DEFINE_integer("standard_fid_num_images", None, "FID, standard protocol: generated images per draw (50000).")
-    flags.DEFINE_integer("standard_fid_draws", None, "FID, standard protocol: independent draws (3).")
-    flags.DEFINE_integer("disentanglement_num_images", None,
-                         "Disentanglement (MIG, DCI, SAP, modularity): images per view, 2/3 for training (15000).")
-    flags.DEFINE_enum("factor_predictor", None, ["standard", "smoke"],
-                      "Disentanglement, generative view: the factor predictor's training settings (standard).")
-    flags.DEFINE_bool("skip_if_done", False, "Do nothing if metrics.jsonl already has this protocol at this step.")
-    flags.mark_flag_as_required("run_dir")
-    app.run(main)
+    command_line.run(main, define_flags)

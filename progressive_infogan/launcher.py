@@ -1,115 +1,159 @@
-"""The command line shared by every `experiments/*.py` script: flags -> config -> train.
+"""The command line shared by every `experiments/*.py` script: flags -> typed configs -> train.
 
 An experiment script is `launcher.run("exp_condition")`. The preset fixes the experiment;
-the flags choose its size (`--size`), the data, and the hardware.
+the flags choose its size (`--size`, a row of `config.SIZES`), the data and the hardware.
+Flags follow the project's one convention (`command_line`).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import sys
+from typing import Mapping, Optional, Sequence
 
-from absl import app, flags
+from absl import flags
 
+from progressive_infogan import command_line
 from progressive_infogan import config as configs
 
-FLAGS = flags.FLAGS
 
-flags.DEFINE_string("model_dir", None, "Run directory: config.json, checkpoints, TensorBoard events, samples. "
-                    "Rerunning the same command resumes from its newest checkpoint.")
-flags.DEFINE_string("data_dir", None, "Directory of per-resolution TFRecords (data_prep/). Default: the "
-                    "bundled synthetic faces in data/synthetic_faces, prepared on first use.")
-flags.DEFINE_enum("size", "full", ["full", "quick", "smoke"],
-                  "full: the thesis configuration (GPU, days). quick: 1/8 width, phases 2..5, 800 steps "
-                  "per phase, about 5 minutes on a 2-core CPU. smoke: a few steps per phase, for tests.")
-flags.DEFINE_integer("stop_after", None, "Last phase to train (resolution 2^phase); default: the size's.")
-flags.DEFINE_float("width_multiplier", None, "Scale every layer's channel count; default: the size's.")
-flags.DEFINE_integer("images_per_phase", None, "Images per phase before the min-steps floor (thesis: 384000).")
-flags.DEFINE_integer("min_steps", None, "Minimum steps per phase (thesis: 6000).")
-flags.DEFINE_string("batch_sizes", None, "Per-phase batch sizes overriding the size's, e.g. '2:64,3:64,4:32'.")
-flags.DEFINE_enum("fade", "code", ["code", "text"], "code: alpha rises over the first half of each phase "
-                  "(the original code). text: over the whole phase (the thesis text).")
-flags.DEFINE_integer("fromrgb_image_diffs", None, "High-pass residual images added to D's fromRGB input "
-                     "(the thesis runs most likely used 2; the original HEAD uses 0).")
-flags.DEFINE_integer("seed", 0, "Seed of the latents, data order and fresh variables.")
-flags.DEFINE_enum("preprocessing", "original", ["original", "plain"], "original: the thesis's crop and "
-                  "resize from the next resolution's record. plain: each phase's own record, /127.5-1.")
-flags.DEFINE_bool("mirror", False, "Random left-right flips of the real images (the thesis used none).")
-flags.DEFINE_enum("strategy", "default", ["default", "mirrored", "multi_worker", "tpu"],
-                  "tf.distribute strategy: one device, all local GPUs, several machines (TF_CONFIG), or TPU.")
-flags.DEFINE_enum("mixed_precision", "float32", ["float32", "mixed_float16", "mixed_bfloat16"],
-                  "Keras dtype policy. mixed_float16 adds dynamic loss scaling.")
-flags.DEFINE_bool("jit_compile", False, "Compile the training step with XLA.")
-flags.DEFINE_bool("deterministic", False, "Enable TF op determinism (slower; makes resumed runs bit-exact).")
-flags.DEFINE_integer("summary_every_steps", 700, "TensorBoard scalars and sample grids every N steps.")
-flags.DEFINE_float("checkpoint_every_secs", 7200.0, "Checkpoint every N seconds (and at each phase's end).")
-flags.DEFINE_float("log_every_secs", 30.0, "Progress line with images/s and ETA every N seconds.")
-flags.DEFINE_bool("progress_bar", True, "Show a progress bar per phase.")
-flags.DEFINE_bool("export", True, "When training finishes, export the EMA generator (Keras file + SavedModel).")
-flags.mark_flag_as_required("model_dir")
+def define_flags(flag_values: flags.FlagValues) -> None:
+    """The flags of an experiment script (its `--help`)."""
+    flags.DEFINE_string("model_dir", None, "Run directory: config.json, checkpoints, TensorBoard events, samples. "
+                        "Rerunning the same command resumes from its newest checkpoint.", flag_values=flag_values)
+    flags.DEFINE_string("data_dir", None, "Directory of per-resolution TFRecords (data_prep/). Default: the "
+                        "bundled synthetic faces in data/synthetic_faces-<N>x<px>, prepared on first use.",
+                        flag_values=flag_values)
+    flags.DEFINE_enum("size", "full", list(configs.SIZES),
+                      "full: the thesis configuration (GPU, days). quick: 1/8 width, phases 2..5, 800 steps "
+                      "per phase, about 5 minutes on a 2-core CPU. smoke: a few steps per phase, for tests. "
+                      "Each size also picks evaluate's protocol and the default dataset (config.SIZES).",
+                      flag_values=flag_values)
+    flags.DEFINE_integer("stop_after", None, "Last phase to train (resolution 2^phase); default: the size's.",
+                         flag_values=flag_values)
+    flags.DEFINE_float("width_multiplier", None, "Scale every layer's channel count; default: the size's.",
+                       flag_values=flag_values)
+    flags.DEFINE_integer("images_per_phase", None, "Images per phase before the min-steps floor (thesis: 384000).",
+                         flag_values=flag_values)
+    flags.DEFINE_integer("min_steps", None, "Minimum steps per phase (thesis: 6000).", flag_values=flag_values)
+    flags.DEFINE_string("batch_sizes", None, "Per-phase batch sizes overriding the size's, e.g. '2:64,3:64,4:32'.",
+                        flag_values=flag_values)
+    flags.DEFINE_enum("fade", "code", ["code", "text"], "code: alpha rises over the first half of each phase "
+                      "(the original code). text: over the whole phase (the thesis text).", flag_values=flag_values)
+    flags.DEFINE_integer("fromrgb_image_diffs", None, "High-pass residual images added to D's fromRGB input "
+                         "(the thesis runs most likely used 2; the original HEAD uses 0).", flag_values=flag_values)
+    flags.DEFINE_integer("seed", 0, "Seed of the latents, data order and fresh variables.", flag_values=flag_values)
+    flags.DEFINE_enum("preprocessing", "original", ["original", "plain"], "original: the thesis's crop and "
+                      "resize from the next resolution's record. plain: each phase's own record, /127.5-1.",
+                      flag_values=flag_values)
+    flags.DEFINE_bool("mirror", False, "Random left-right flips of the real images (the thesis used none).",
+                      flag_values=flag_values)
+    flags.DEFINE_enum("strategy", "default", list(configs.STRATEGIES), "tf.distribute strategy: one device, all "
+                      "local GPUs, several machines (TF_CONFIG), or TPU.", flag_values=flag_values)
+    flags.DEFINE_enum("mixed_precision", "float32", list(configs.PRECISIONS),
+                      "Keras dtype policy. mixed_float16 adds dynamic loss scaling.", flag_values=flag_values)
+    flags.DEFINE_bool("jit_compile", False, "Compile the training step with XLA.", flag_values=flag_values)
+    flags.DEFINE_bool("deterministic", False, "Enable TF op determinism (slower; makes resumed runs bit-exact).",
+                      flag_values=flag_values)
+    flags.DEFINE_integer("summary_every_steps", 700, "TensorBoard scalars and sample grids every N steps.",
+                         flag_values=flag_values)
+    flags.DEFINE_float("checkpoint_every_secs", 7200.0, "Checkpoint every N seconds (and at each phase's end).",
+                       flag_values=flag_values)
+    flags.DEFINE_float("log_every_secs", 30.0, "Progress line with images/s and ETA every N seconds.",
+                       flag_values=flag_values)
+    flags.DEFINE_bool("progress_bar", True, "Show a progress bar per phase.", flag_values=flag_values)
+    flags.DEFINE_bool("export", True, "When training finishes, export the EMA generator (Keras file + SavedModel).",
+                      flag_values=flag_values)
+    flags.mark_flag_as_required("model_dir", flag_values=flag_values)
 
-SMOKE_BATCH = {phase: 4 for phase in range(2, 11)}
 
-
-def experiment_config(name: str) -> configs.ExperimentConfig:
-    """The preset `name` at the size and with the overrides the flags ask for."""
-    config = configs.preset(name)
-    if FLAGS.size == "quick":
-        config = configs.quick(config)
-    elif FLAGS.size == "smoke":
-        config = configs.scaled_down(config, width_multiplier=1 / 32, images_per_phase=8, min_steps=2,
-                                     stop_after=4, batch_sizes=SMOKE_BATCH, averaging_steps=2)
-    schedule = {}
-    for field in ("stop_after", "images_per_phase", "min_steps"):
-        if getattr(FLAGS, field) is not None:
-            schedule[field] = getattr(FLAGS, field)
-    if FLAGS.batch_sizes:
-        sizes = dict(config.schedule.batch_sizes)
-        for item in FLAGS.batch_sizes.split(","):
-            phase, size = item.split(":")
-            sizes[int(phase)] = int(size)
-        schedule["batch_sizes"] = tuple(sorted(sizes.items()))
-    if FLAGS.fade == "text":
+def experiment_config(name: str, size: configs.Size, *, stop_after: Optional[int] = None,
+                      width_multiplier: Optional[float] = None, images_per_phase: Optional[int] = None,
+                      min_steps: Optional[int] = None, batch_sizes: Optional[Mapping[int, int]] = None,
+                      fade: str = "code", fromrgb_image_diffs: Optional[int] = None) -> configs.ExperimentConfig:
+    """The preset `name` at `size`, with the fields the command line overrides (None: the size's)."""
+    config = size.apply(configs.preset(name))
+    schedule = {field: value for field, value in
+                (("stop_after", stop_after), ("images_per_phase", images_per_phase), ("min_steps", min_steps))
+                if value is not None}
+    if batch_sizes:
+        schedule["batch_sizes"] = tuple(sorted({**dict(config.schedule.batch_sizes), **batch_sizes}.items()))
+    if fade == "text":
         schedule["fade_fraction"] = 1.0
     model = {}
-    if FLAGS.width_multiplier is not None:
-        model["width_multiplier"] = FLAGS.width_multiplier
-    if FLAGS.fromrgb_image_diffs is not None:
-        model["fromrgb_image_diffs"] = FLAGS.fromrgb_image_diffs
+    if width_multiplier is not None:
+        model["width_multiplier"] = width_multiplier
+    if fromrgb_image_diffs is not None:
+        model["fromrgb_image_diffs"] = fromrgb_image_diffs
     return config.replace(schedule=schedule, model=model)
 
 
-def _default_data_dir(config: configs.ExperimentConfig) -> str:
+def parse_batch_sizes(text: Optional[str]) -> dict:
+    """'2:64,3:64' -> {2: 64, 3: 64}."""
+    sizes = {}
+    for item in (text or "").split(","):
+        if item:
+            phase, size = item.split(":")
+            sizes[int(phase)] = int(size)
+    return sizes
+
+
+@dataclasses.dataclass(frozen=True)
+class Launch:
+    """What an experiment command does, built from its flags by `launch_from_flags`."""
+
+    size: configs.Size  # the --size row: also picks the default dataset
+    config: configs.ExperimentConfig  # the experiment at that size, with the flags' overrides
+    options: configs.RunOptions  # data_dir "": the size's synthetic faces (`default_data_dir`)
+    export: bool  # export the EMA generator when training finishes
+
+
+def launch_from_flags(name: str, flag_values: flags.FlagValues) -> Launch:
+    """The one conversion of an experiment script's parsed flags into typed configs (pure)."""
+    size = configs.size(flag_values.size)
+    config = experiment_config(
+        name, size, stop_after=flag_values.stop_after, width_multiplier=flag_values.width_multiplier,
+        images_per_phase=flag_values.images_per_phase, min_steps=flag_values.min_steps,
+        batch_sizes=parse_batch_sizes(flag_values.batch_sizes), fade=flag_values.fade,
+        fromrgb_image_diffs=flag_values.fromrgb_image_diffs)
+    options = command_line.fields_from_flags(configs.RunOptions, flag_values)
+    options["data_dir"] = options["data_dir"] or ""
+    return Launch(size=size, config=config, options=configs.RunOptions(**options), export=flag_values.export)
+
+
+def default_data_dir(size: configs.Size, config: configs.ExperimentConfig) -> str:
+    """The size's synthetic faces at the resolution `config` reads, prepared on first use."""
     from progressive_infogan import synthetic_faces
 
     # The 'original' preprocessing reads one level above the last phase.
-    resolution = 2 ** min(config.schedule.stop_after + 1, 10)
-    num_images = {"full": 30_000, "quick": 10_000, "smoke": 64}[FLAGS.size]
-    directory = os.path.join("data", f"synthetic_faces-{num_images}x{resolution}")
-    synthetic_faces.ensure_synthetic_faces(directory, num_images=num_images, resolution=resolution, seed=0)
+    resolution = 2 ** min(config.schedule.stop_after + 1, configs.MAX_PHASE)
+    directory = os.path.join("data", f"synthetic_faces-{size.dataset_images}x{resolution}")
+    synthetic_faces.ensure_synthetic_faces(directory, num_images=size.dataset_images, resolution=resolution, seed=0)
     return directory
 
 
-def main(name: str) -> None:
+def main(name: str, flag_values: flags.FlagValues = flags.FLAGS) -> None:
     from progressive_infogan import export, train
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stderr)
-    config = experiment_config(name)
-    data_dir = FLAGS.data_dir or _default_data_dir(config)
-    options = train.RunOptions(
-        model_dir=FLAGS.model_dir, data_dir=data_dir, seed=FLAGS.seed, preprocessing=FLAGS.preprocessing,
-        mirror=FLAGS.mirror, strategy=FLAGS.strategy, mixed_precision=FLAGS.mixed_precision,
-        jit_compile=FLAGS.jit_compile, deterministic=FLAGS.deterministic,
-        summary_every_steps=FLAGS.summary_every_steps, checkpoint_every_secs=FLAGS.checkpoint_every_secs,
-        log_every_secs=FLAGS.log_every_secs, progress_bar=FLAGS.progress_bar)
-    result = train.train(config, options)
-    if result["finished"] and FLAGS.export:
-        for path in export.export_run(FLAGS.model_dir):
+    launch = launch_from_flags(name, flag_values)
+    options = launch.options
+    if not options.data_dir:
+        options = dataclasses.replace(options, data_dir=default_data_dir(launch.size, launch.config))
+    result = train.train(launch.config, options)
+    if result["finished"] and launch.export:
+        for path in export.export_run(options.model_dir):
             logging.info("exported %s", path)
 
 
 def run(name: str) -> None:
     """Entry point of an experiment script."""
     configs.preset(name)  # fail early on a misspelt preset
-    app.run(lambda argv: main(name) if len(argv) == 1 else app.usage(shorthelp=True, exitcode=2))
+
+    def script_main(argv: Sequence[str]) -> None:
+        del argv
+        main(name)
+
+    command_line.run(script_main, define_flags)

@@ -27,8 +27,9 @@ import os
 from typing import Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 
 import numpy as np
+from absl import flags
 
-from progressive_infogan import findings
+from progressive_infogan import command_line, findings
 from progressive_infogan.thesis_results import FIGURES, Figure
 
 MISSING = "—"
@@ -431,59 +432,57 @@ def replace_section(text: str, name: str, content: str) -> str:
 
 # --- Command line ---------------------------------------------------------------------------
 
-def _define_flags():
-    # Defined only when run as a command, so that importing the library defines no flags.
-    from absl import flags
-
-    flags.DEFINE_list("runs", None, "Comma-separated run directories (each with config.json and metrics.jsonl).")
+def define_flags(flag_values: flags.FlagValues) -> None:
+    flags.DEFINE_list("runs", None, "Comma-separated run directories (each with config.json and metrics.jsonl).",
+                      flag_values=flag_values)
     flags.DEFINE_string("runs_root", None, "A directory searched recursively for run directories "
-                                           "(any folder holding a metrics.jsonl); combined with --runs.")
-    flags.DEFINE_string("out", "results", "Output directory for fig<N>.md/.csv/.png, fig<N>_seeds.csv, findings.md and tables.md.")
+                                           "(any folder holding a metrics.jsonl); combined with --runs.",
+                        flag_values=flag_values)
+    flags.DEFINE_string("out", "results", "Output directory for fig<N>.md/.csv/.png, fig<N>_seeds.csv, findings.md "
+                        "and tables.md.", flag_values=flag_values)
     flags.DEFINE_integer("step", None, "Use each run's evaluation at this training step instead of its newest "
-                                       "metrics.jsonl line (runs without one are left out).")
+                                       "metrics.jsonl line (runs without one are left out).", flag_values=flag_values)
     flags.DEFINE_string("protocol", None, "Only use metrics.jsonl lines of this evaluation protocol "
-                                          "(e.g. 'thesis'); default: any.")
+                                          "(e.g. 'thesis'); default: any.", flag_values=flag_values)
     flags.DEFINE_bool("findings", False, "Also print the findings report (every comparative finding of the "
-                                         "thesis with its verdict over seeds) to stdout.")
+                                         "thesis with its verdict over seeds) to stdout.", flag_values=flag_values)
     flags.DEFINE_string("readme", None, "Also rewrite this file's section between <!-- results:NAME begin --> "
-                                        "and <!-- results:NAME end --> (NAME: --readme_section) from the results.")
-    flags.DEFINE_string("readme_section", None, "The section's NAME; default: the name of --out's folder.")
-    flags.DEFINE_bool("charts", True, "Write the ours-vs-thesis bar charts (PNG) next to the tables.")
+                                        "and <!-- results:NAME end --> (NAME: --readme_section) from the results.",
+                        flag_values=flag_values)
+    flags.DEFINE_string("readme_section", None, "The section's NAME; default: the name of --out's folder.",
+                        flag_values=flag_values)
+    flags.DEFINE_bool("charts", True, "Write the ours-vs-thesis bar charts (PNG) next to the tables.",
+                      flag_values=flag_values)
 
 
-def main(argv: Sequence[str]) -> None:
-    from absl import app, flags, logging
+def main(argv: Sequence[str], flag_values: flags.FlagValues = flags.FLAGS) -> None:
+    from absl import app, logging
 
-    FLAGS = flags.FLAGS
-    if len(argv) > 1:
-        raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
-    run_dirs = list(FLAGS.runs or [])
-    if FLAGS.runs_root:
-        run_dirs += find_run_dirs(FLAGS.runs_root)
+    del argv
+    run_dirs = list(flag_values.runs or [])
+    if flag_values.runs_root:
+        run_dirs += find_run_dirs(flag_values.runs_root)
     if not run_dirs:
         raise app.UsageError("give --runs=DIR1,DIR2 and/or --runs_root=DIR")
-    results = collect_results(run_dirs, step=FLAGS.step, protocol=FLAGS.protocol)
+    results = collect_results(run_dirs, step=flag_values.step, protocol=flag_values.protocol)
     for experiment, runs in sorted(results.items()):
         for result in runs:
             logging.info("%s seed %d: %s (step %s, phase %s)", experiment, result.seed, result.run_dir, result.step,
                          result.phase)
-    written = write_tables(results, FLAGS.out, charts=FLAGS.charts)
+    written = write_tables(results, flag_values.out, charts=flag_values.charts)
     print(f"{len(results)} experiment(s) from {len(run_dirs)} run director(ies); "
-          f"wrote {len(written)} files to {FLAGS.out} (index: {written['tables.md']})")
-    if FLAGS.findings:
+          f"wrote {len(written)} files to {flag_values.out} (index: {written['tables.md']})")
+    if flag_values.findings:
         print(findings_report(results))
-    if FLAGS.readme:
-        with open(FLAGS.readme, encoding="utf-8") as handle:
+    if flag_values.readme:
+        with open(flag_values.readme, encoding="utf-8") as handle:
             text = handle.read()
-        section = FLAGS.readme_section or os.path.basename(os.path.normpath(FLAGS.out))
+        section = flag_values.readme_section or os.path.basename(os.path.normpath(flag_values.out))
         text = replace_section(text, section, summary_markdown(results))
-        with open(FLAGS.readme, "w", encoding="utf-8") as handle:
+        with open(flag_values.readme, "w", encoding="utf-8") as handle:
             handle.write(text)
-        print(f"rewrote the {section} results section of {FLAGS.readme}")
+        print(f"rewrote the {section} results section of {flag_values.readme}")
 
 
 if __name__ == "__main__":
-    from absl import app
-
-    _define_flags()
-    app.run(main)
+    command_line.run(main, define_flags)

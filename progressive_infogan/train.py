@@ -22,35 +22,10 @@ import numpy as np
 import tensorflow as tf
 
 from progressive_infogan import checkpoints, growth, losses, networks, schedule, summaries
-from progressive_infogan.config import ExperimentConfig
+from progressive_infogan.config import PRECISIONS, STRATEGIES, ExperimentConfig, RunOptions
 from progressive_infogan.latents import latents
 
 log = logging.getLogger("progressive_infogan")
-
-STRATEGIES = ("default", "mirrored", "multi_worker", "tpu")
-PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
-
-
-@dataclasses.dataclass(frozen=True)
-class RunOptions:
-    """How to run an experiment (where, on what hardware); the experiment itself is the config."""
-
-    model_dir: str
-    data_dir: str = ""
-    seed: int = 0
-    preprocessing: str = "original"  # data.make_dataset: "original" (docs/original_system.md §4.7) or "plain"
-    mirror: bool = False
-    strategy: str = "default"
-    devices: Optional[tuple] = None  # for "mirrored": explicit device names
-    mixed_precision: str = "float32"
-    jit_compile: bool = False
-    deterministic: bool = False  # tf.config.experimental.enable_op_determinism
-    summary_every_steps: int = 700
-    log_every_secs: float = 30.0
-    checkpoint_every_secs: float = 7200.0
-    keep_checkpoints: int = 3
-    stop_at_step: Optional[int] = None  # end the call (with a checkpoint) after this global step
-    progress_bar: bool = True
 
 
 def make_strategy(name: str, devices=None) -> tf.distribute.Strategy:

@@ -14,9 +14,9 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def _run_cli(argv):
-    flags.FLAGS.unparse_flags()
-    remaining = flags.FLAGS(["cli"] + argv)
-    cli.main(remaining)
+    flag_values = flags.FlagValues()
+    cli.define_flags(flag_values)
+    cli.main(flag_values(["cli"] + argv), flag_values)
 
 
 @pytest.mark.parametrize("tool, files", [
@@ -46,7 +46,7 @@ def test_unknown_tool_is_a_usage_error():
 
 
 def test_help_lists_the_flags():
-    result = subprocess.run([sys.executable, "-m", "progressive_infogan.explore.cli", "--helpfull"],
+    result = subprocess.run([sys.executable, "-m", "progressive_infogan.explore.cli", "--help"],
                             capture_output=True, text=True, cwd=ROOT, env=dict(os.environ, PYTHONPATH=ROOT))
     assert "--coord_resolution" in result.stdout and "--projection_steps" in result.stdout
 

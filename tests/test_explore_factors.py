@@ -116,10 +116,11 @@ def test_summary_cli_names_factors(faces_dir, tmp_path, monkeypatch):
     with open(os.path.join(run_dir, "run_options.json"), "w") as handle:
         json.dump({"data_dir": faces_dir, "preprocessing": "original"}, handle)
     out = tmp_path / "out"
-    flags.FLAGS.unparse_flags()
-    remaining = flags.FLAGS(["cli", "summary", f"--run_dir={run_dir}", f"--out={out}", "--coordinates=0,20",
+    flag_values = flags.FlagValues()
+    cli.define_flags(flag_values)
+    remaining = flag_values(["cli", "summary", f"--run_dir={run_dir}", f"--out={out}", "--coordinates=0,20",
                              "--num_samples=2", "--name_factors=on", "--factor_images=128"])
-    cli.main(remaining)
+    cli.main(remaining, flag_values)
     markdown = (out / "summary.md").read_text()
     assert "Held-out R^2 of the regressor per factor:" in markdown and "- head_x: " in markdown
     assert len(os.listdir(tmp_path / "cache" / factors.CACHE_SUBDIRECTORY)) == 1

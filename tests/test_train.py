@@ -8,6 +8,7 @@ import pytest
 import tensorflow as tf
 
 from progressive_infogan import checkpoints, schedule, train
+from progressive_infogan import config as configs
 
 sys.path.insert(0, os.path.dirname(__file__))
 import train_driver  # noqa: E402
@@ -87,7 +88,7 @@ def test_two_replicas_take_the_same_first_step_as_one(tmp_path):
 
 def test_growth_carries_optimizer_slots_step_count_and_ema(tmp_path):
     config = train_driver.CONFIG
-    options = train.RunOptions(model_dir=str(tmp_path))
+    options = configs.RunOptions(model_dir=str(tmp_path))
     strategy = tf.distribute.get_strategy()
     phase_2 = train.PhaseTrainer(config, 2, strategy, options)
     real = next(iter(train_driver.dataset_fn(2, 4)))
@@ -119,7 +120,7 @@ def test_mixed_precision_steps_train_in_float32_variables(tmp_path, policy):
     keras.mixed_precision.set_global_policy(policy)
     try:
         trainer = train.PhaseTrainer(train_driver.CONFIG, 3, tf.distribute.get_strategy(),
-                                     train.RunOptions(model_dir=str(tmp_path), mixed_precision=policy))
+                                     configs.RunOptions(model_dir=str(tmp_path), mixed_precision=policy))
         before = trainer.state_arrays()
         real = next(iter(train_driver.dataset_fn(3, 4)))
         scalars, _ = trainer.step(real, 20, 0.5)

@@ -35,8 +35,8 @@ def main():
     args = parser.parse_args()
     if args.mirrored_check:
         return mirrored_check(args.mirrored_check)
-    options = train.RunOptions(model_dir=args.model_dir, deterministic=True, summary_every_steps=5,
-                               checkpoint_every_secs=0.0, progress_bar=False, keep_checkpoints=2)
+    options = configs.RunOptions(model_dir=args.model_dir, deterministic=True, summary_every_steps=5,
+                                 checkpoint_every_secs=0.0, progress_bar=False, keep_checkpoints=2)
     if args.sigterm_at_step is not None:
         options = dataclasses.replace(options, checkpoint_every_secs=1e9)
     original_step = train.PhaseTrainer.step
@@ -57,7 +57,7 @@ def mirrored_check(out_path):
     cpu = tf.config.list_physical_devices("CPU")[0]
     tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
     config = CONFIG.replace(schedule=dict(batch_sizes=((2, 8), (3, 8))))
-    options = train.RunOptions(model_dir="unused", deterministic=True)
+    options = configs.RunOptions(model_dir="unused", deterministic=True)
     single = train.PhaseTrainer(config, 3, tf.distribute.get_strategy(), options)
     mirrored_strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
     mirrored = train.PhaseTrainer(config, 3, mirrored_strategy, options)

@@ -23,122 +23,134 @@ from __future__ import annotations
 
 import json
 import os
+from typing import Sequence
 
 from absl import app, flags
 
+from progressive_infogan import command_line
+
 TOOLS = ("traversal", "averaging", "blocks", "animation", "interpolation", "summary", "project", "examples")
 
-flags.DEFINE_string("run_dir", None, "Run directory (config.json + checkpoints/) or one checkpoint directory.")
-flags.DEFINE_string("out", None, "Output directory; created if missing.")
-flags.DEFINE_integer("step", None, "Checkpoint step to load; default: the newest.")
-flags.DEFINE_string("coordinates", "effective",
-                    "Which code coordinates: 'all', 'effective' (those that feed G at the checkpoint's phase), "
-                    "'block:3' or 'block:2,3', or ids like '5,17,40'.")
-flags.DEFINE_integer("num_samples", None, "Samples: traversal rows (default 4), averaging set size (default 30), "
-                     "summary samples per coordinate (default 8).")
-flags.DEFINE_integer("steps", 7, "Traversal columns: values linspace(-amplitude, amplitude, steps).")
-flags.DEFINE_float("amplitude", 3.0, "Traversal / animation range: values in [-amplitude, amplitude].")
-flags.DEFINE_float("value", 2.5, "Sample averaging and summary: the coordinate is fixed at -value and +value.")
-flags.DEFINE_integer("seed", 0, "Seed of the sampled (noise, code) inputs.")
-flags.DEFINE_integer("coord_resolution", 32, "Animation: number of values per coordinate.")
-flags.DEFINE_integer("grid_size", 2, "Animation: grid_size x grid_size faces.")
-flags.DEFINE_integer("frame_size", 256, "Animation: approximate frame side in pixels.")
-flags.DEFINE_integer("coords_batch", 8, "Animation: coordinates per file (animation_partNN.gif); frames are held in "
-                     "memory, 70 per coordinate at the default resolution.")
-flags.DEFINE_integer("interpolation_points", 4, "Interpolation: random key points per face (the walk loops).")
-flags.DEFINE_integer("interpolation_steps", 24, "Interpolation: frames between two key points.")
-flags.DEFINE_enum("interpolation", "slerp", ["slerp", "linear"], "Interpolation: path between key points.")
-flags.DEFINE_boolean("mp4", True, "Animations: also write an MP4 when ffmpeg is on PATH.")
-flags.DEFINE_string("photo", None, "project: the photo file (centre-cropped and resized to the model's resolution). "
-                    "Default: an image the model generates from --seed + 1000.")
-flags.DEFINE_string("edits", None, "project: edits, ';' between edits and ',' between coordinates of one edit, "
-                    "e.g. '5=2.5;5=-2.5;17=1,18=-1'. Default: the first two coordinates at -2.5 and +2.5.")
-flags.DEFINE_enum("edit_mode", "set", ["set", "add"], "project: set the coordinates to the values or add them.")
-flags.DEFINE_integer("projection_steps", 300, "project: Adam steps.")
-flags.DEFINE_float("learning_rate", 0.05, "project: Adam learning rate.")
-flags.DEFINE_enum("loss", "mse", ["mse", "msssim", "mse+msssim"], "project: reconstruction loss.")
-flags.DEFINE_integer("restarts", 0, "project: extra random starting points (the best one is kept).")
-flags.DEFINE_enum("name_factors", "auto", ["auto", "on", "off"],
-                  "summary: name coordinates after ground-truth factors with a regressor trained on the run's data "
-                  "(cached). auto: when the run's data has factors.npz; on: required; off: never.")
-flags.DEFINE_string("factor_data_dir", None, "summary: dataset with factors.npz for --name_factors; default: the "
-                    "run's data_dir (run_options.json).")
-flags.DEFINE_integer("factor_images", 4000, "summary: images the factor regressor trains on.")
-flags.DEFINE_float("min_factor_r2", 0.5, "summary: a factor names coordinates only if the regressor reads it with "
-                   "held-out R^2 >= this.")
-flags.DEFINE_float("min_factor_correlation", 0.3, "summary: a coordinate is named only when |r| >= this.")
-flags.DEFINE_float("min_factor_swing", 0.25, "summary: a coordinate is named only after a factor it moves by at least "
-                   "this many of the factor's dataset standard deviations between -value and +value.")
-flags.DEFINE_float("prior_weight", 0.0, "project: weight of mean(latent^2), which keeps latents near the prior.")
+def define_flags(flag_values: flags.FlagValues) -> None:
+    fv = dict(flag_values=flag_values)  # every flag goes to `flag_values`
+    flags.DEFINE_string("run_dir", None, "Run directory (config.json + checkpoints/) or one checkpoint directory.",
+                        **fv)
+    flags.DEFINE_string("out", None, "Output directory; created if missing.", **fv)
+    flags.DEFINE_integer("step", None, "Checkpoint step to load; default: the newest.", **fv)
+    flags.DEFINE_string("coordinates", "effective",
+                        "Which code coordinates: 'all', 'effective' (those that feed G at the checkpoint's phase), "
+                        "'block:3' or 'block:2,3', or ids like '5,17,40'.", **fv)
+    flags.DEFINE_integer("num_samples", None, "Samples: traversal rows (default 4), averaging set size (default 30), "
+                         "summary samples per coordinate (default 8).", **fv)
+    flags.DEFINE_integer("steps", 7, "Traversal columns: values linspace(-amplitude, amplitude, steps).", **fv)
+    flags.DEFINE_float("amplitude", 3.0, "Traversal / animation range: values in [-amplitude, amplitude].", **fv)
+    flags.DEFINE_float("value", 2.5, "Sample averaging and summary: the coordinate is fixed at -value and +value.",
+                       **fv)
+    flags.DEFINE_integer("seed", 0, "Seed of the sampled (noise, code) inputs.", **fv)
+    flags.DEFINE_integer("coord_resolution", 32, "Animation: number of values per coordinate.", **fv)
+    flags.DEFINE_integer("grid_size", 2, "Animation: grid_size x grid_size faces.", **fv)
+    flags.DEFINE_integer("frame_size", 256, "Animation: approximate frame side in pixels.", **fv)
+    flags.DEFINE_integer("coords_batch", 8, "Animation: coordinates per file (animation_partNN.gif); frames are "
+                         "held in memory, 70 per coordinate at the default resolution.", **fv)
+    flags.DEFINE_integer("interpolation_points", 4, "Interpolation: random key points per face (the walk loops).", **fv)
+    flags.DEFINE_integer("interpolation_steps", 24, "Interpolation: frames between two key points.", **fv)
+    flags.DEFINE_enum("interpolation", "slerp", ["slerp", "linear"], "Interpolation: path between key points.", **fv)
+    flags.DEFINE_boolean("mp4", True, "Animations: also write an MP4 when ffmpeg is on PATH.", **fv)
+    flags.DEFINE_string("photo", None, "project: the photo file (centre-cropped and resized to the model's "
+                        "resolution). Default: an image the model generates from --seed + 1000.", **fv)
+    flags.DEFINE_string("edits", None, "project: edits, ';' between edits and ',' between coordinates of one edit, "
+                        "e.g. '5=2.5;5=-2.5;17=1,18=-1'. Default: the first two coordinates at -2.5 and +2.5.", **fv)
+    flags.DEFINE_enum("edit_mode", "set", ["set", "add"], "project: set the coordinates to the values or add them.",
+                      **fv)
+    flags.DEFINE_integer("projection_steps", 300, "project: Adam steps.", **fv)
+    flags.DEFINE_float("learning_rate", 0.05, "project: Adam learning rate.", **fv)
+    flags.DEFINE_enum("loss", "mse", ["mse", "msssim", "mse+msssim"], "project: reconstruction loss.", **fv)
+    flags.DEFINE_integer("restarts", 0, "project: extra random starting points (the best one is kept).", **fv)
+    flags.DEFINE_enum("name_factors", "auto", ["auto", "on", "off"],
+                      "summary: name coordinates after ground-truth factors with a regressor trained on the run's "
+                      "data (cached). auto: when the run's data has factors.npz; on: required; off: never.", **fv)
+    flags.DEFINE_string("factor_data_dir", None, "summary: dataset with factors.npz for --name_factors; default: "
+                        "the run's data_dir (run_options.json).", **fv)
+    flags.DEFINE_integer("factor_images", 4000, "summary: images the factor regressor trains on.", **fv)
+    flags.DEFINE_float("min_factor_r2", 0.5, "summary: a factor names coordinates only if the regressor reads it "
+                       "with held-out R^2 >= this.", **fv)
+    flags.DEFINE_float("min_factor_correlation", 0.3, "summary: a coordinate is named only when |r| >= this.", **fv)
+    flags.DEFINE_float("min_factor_swing", 0.25, "summary: a coordinate is named only after a factor it moves by "
+                       "at least this many of the factor's dataset standard deviations between -value and +value.",
+                       **fv)
+    flags.DEFINE_float("prior_weight", 0.0, "project: weight of mean(latent^2), which keeps latents near the prior.",
+                       **fv)
+    flags.mark_flags_as_required(["run_dir", "out"], **fv)
 
-FLAGS = flags.FLAGS
 
-
-def _run_tool(tool: str) -> None:
+def _run_tool(tool: str, flag_values: flags.FlagValues) -> None:
     # Imported here: flag parsing and usage errors need none of the tools.
     from progressive_infogan import checkpoints
     from progressive_infogan.explore import (animation, averaging, blocks, common, examples, projection, summary,
                                              traversal)
     from progressive_infogan.latents import latents
 
-    out = FLAGS.out
+    out = flag_values.out
     os.makedirs(out, exist_ok=True)
     if tool == "examples":
-        written = examples.write_examples(FLAGS.run_dir, out, step=FLAGS.step, photo_path=FLAGS.photo,
-                                          seed=FLAGS.seed, coord_resolution=FLAGS.coord_resolution, mp4=FLAGS.mp4,
-                                          interpolation_points=FLAGS.interpolation_points,
-                                          interpolation_steps=FLAGS.interpolation_steps,
-                                          projection_steps=FLAGS.projection_steps)
+        written = examples.write_examples(flag_values.run_dir, out, step=flag_values.step,
+                                          photo_path=flag_values.photo, seed=flag_values.seed,
+                                          coord_resolution=flag_values.coord_resolution, mp4=flag_values.mp4,
+                                          interpolation_points=flag_values.interpolation_points,
+                                          interpolation_steps=flag_values.interpolation_steps,
+                                          projection_steps=flag_values.projection_steps)
         print(json.dumps(written, indent=2))
         return
-    run = checkpoints.load_run(FLAGS.run_dir, step=FLAGS.step)
+    run = checkpoints.load_run(flag_values.run_dir, step=flag_values.step)
     generator, model_config, alpha = run.generator, run.config.model, run.alpha
-    coordinates = common.select_coordinates(model_config, FLAGS.coordinates, run.phase)
+    coordinates = common.select_coordinates(model_config, flag_values.coordinates, run.phase)
     if not coordinates and tool not in ("blocks", "interpolation"):
-        raise app.UsageError(f"no code coordinates selected by --coordinates={FLAGS.coordinates!r} "
+        raise app.UsageError(f"no code coordinates selected by --coordinates={flag_values.coordinates!r} "
                              f"(the model's code has {model_config.code_size})")
     print(f"{run.config.name}: step {run.step}, phase {run.phase}, alpha {alpha:.3f}; "
           f"{len(coordinates)} coordinates")
     if tool == "traversal":
         path = os.path.join(out, "traversal.png")
-        traversal.write_traversal(path, generator, model_config, coordinates, num_samples=FLAGS.num_samples or 4,
-                                  steps=FLAGS.steps, amplitude=FLAGS.amplitude, alpha=alpha, seed=FLAGS.seed,
-                                  progress=True)
+        traversal.write_traversal(path, generator, model_config, coordinates,
+                                  num_samples=flag_values.num_samples or 4, steps=flag_values.steps,
+                                  amplitude=flag_values.amplitude, alpha=alpha, seed=flag_values.seed, progress=True)
         print(path)
     elif tool == "averaging":
         for coordinate in coordinates:
             path = os.path.join(out, f"sample_averaging_C{coordinate}.png")
             averaging.write_sample_average(path, generator, model_config, coordinate,
-                                           num_samples=FLAGS.num_samples or 30, value=FLAGS.value, alpha=alpha,
-                                           seed=FLAGS.seed)
+                                           num_samples=flag_values.num_samples or 30, value=flag_values.value,
+                                           alpha=alpha, seed=flag_values.seed)
             print(path)
     elif tool == "blocks":
         path = os.path.join(out, "block_outputs.png")
-        blocks.write_block_outputs(path, generator, model_config, num_samples=FLAGS.num_samples or 4, alpha=alpha,
-                                   seed=FLAGS.seed)
+        blocks.write_block_outputs(path, generator, model_config, num_samples=flag_values.num_samples or 4,
+                                   alpha=alpha, seed=flag_values.seed)
         print(path)
     elif tool == "animation":
-        parts = [coordinates[i:i + FLAGS.coords_batch] for i in range(0, len(coordinates), FLAGS.coords_batch)]
+        batch = flag_values.coords_batch
+        parts = [coordinates[i:i + batch] for i in range(0, len(coordinates), batch)]
         for part, part_coordinates in enumerate(parts):
             frames, _ = animation.coordinate_animation_frames(
-                generator, model_config, part_coordinates, grid_size=FLAGS.grid_size,
-                coord_resolution=FLAGS.coord_resolution, amplitude=FLAGS.amplitude, alpha=alpha, seed=FLAGS.seed,
-                frame_size=FLAGS.frame_size, progress=True)
+                generator, model_config, part_coordinates, grid_size=flag_values.grid_size,
+                coord_resolution=flag_values.coord_resolution, amplitude=flag_values.amplitude, alpha=alpha,
+                seed=flag_values.seed, frame_size=flag_values.frame_size, progress=True)
             name = "animation" if len(parts) == 1 else f"animation_part{part:02d}"
-            for path in animation.write_animation(os.path.join(out, name), frames, mp4=FLAGS.mp4):
+            for path in animation.write_animation(os.path.join(out, name), frames, mp4=flag_values.mp4):
                 print(path)
     elif tool == "interpolation":
         frames = animation.interpolation_frames(
-            generator, model_config, num_points=FLAGS.interpolation_points, steps_between=FLAGS.interpolation_steps,
-            grid_size=FLAGS.grid_size, method=FLAGS.interpolation, alpha=alpha, seed=FLAGS.seed,
-            frame_size=FLAGS.frame_size, progress=True)
-        for path in animation.write_animation(os.path.join(out, "interpolation"), frames, mp4=FLAGS.mp4):
+            generator, model_config, num_points=flag_values.interpolation_points,
+            steps_between=flag_values.interpolation_steps, grid_size=flag_values.grid_size,
+            method=flag_values.interpolation, alpha=alpha, seed=flag_values.seed, frame_size=flag_values.frame_size,
+            progress=True)
+        for path in animation.write_animation(os.path.join(out, "interpolation"), frames, mp4=flag_values.mp4):
             print(path)
     elif tool == "summary":
-        factor_options = _factor_options(run)
+        factor_options = _factor_options(run, flag_values)
         result = summary.write_feature_summary(
-            out, generator, model_config, coordinates, num_samples=FLAGS.num_samples or 8, amplitude=FLAGS.value,
-            alpha=alpha, seed=FLAGS.seed, progress=True,
+            out, generator, model_config, coordinates, num_samples=flag_values.num_samples or 8,
+            amplitude=flag_values.value, alpha=alpha, seed=flag_values.seed, progress=True,
             title=f"Feature summary: {run.config.name}, step {run.step}, phase {run.phase}", **factor_options)
         if factor_options:
             for feature in sorted(result.features, key=lambda f: f.coordinate):
@@ -146,53 +158,52 @@ def _run_tool(tool: str) -> None:
         print(os.path.join(out, "summary.md"))
     elif tool == "project":
         size = 2 ** run.phase
-        if FLAGS.photo:
-            photo = projection.load_photo(FLAGS.photo, size)
+        if flag_values.photo:
+            photo = projection.load_photo(flag_values.photo, size)
         else:
-            noise, code = latents(model_config, FLAGS.seed + 1000, 0, 1)
+            noise, code = latents(model_config, flag_values.seed + 1000, 0, 1)
             photo = common.generate(generator, noise, code, alpha=alpha)[0]
-        edits = (projection.parse_edits(FLAGS.edits) if FLAGS.edits
+        edits = (projection.parse_edits(flag_values.edits) if flag_values.edits
                  else [{c: v} for c in coordinates[:2] for v in (-2.5, 2.5)])
         path = os.path.join(out, "photo_edits.png")
         result, _, _ = projection.write_photo_edits(
-            path, generator, run.discriminator, model_config, photo, edits, mode=FLAGS.edit_mode, alpha=alpha,
-            steps=FLAGS.projection_steps, learning_rate=FLAGS.learning_rate, loss=FLAGS.loss,
-            restarts=FLAGS.restarts, seed=FLAGS.seed, prior_weight=FLAGS.prior_weight, progress=True)
+            path, generator, run.discriminator, model_config, photo, edits, mode=flag_values.edit_mode, alpha=alpha,
+            steps=flag_values.projection_steps, learning_rate=flag_values.learning_rate, loss=flag_values.loss,
+            restarts=flag_values.restarts, seed=flag_values.seed, prior_weight=flag_values.prior_weight, progress=True)
         print(f"reconstruction MSE {result.mse:.5f} (start {result.initial_mse:.5f}); {path}")
 
 
-def _factor_options(run) -> dict:
+def _factor_options(run, flag_values: flags.FlagValues) -> dict:
     """feature_summary's factor arguments for --name_factors (empty: no naming)."""
-    if FLAGS.name_factors == "off":
+    if flag_values.name_factors == "off":
         return {}
     from progressive_infogan.explore import factors
 
-    settings = factors.TrainingSettings(num_images=FLAGS.factor_images)
+    settings = factors.TrainingSettings(num_images=flag_values.factor_images)
     try:
-        result = factors.factor_predictor_for_run(run, data_dir=FLAGS.factor_data_dir, settings=settings)
+        result = factors.factor_predictor_for_run(run, data_dir=flag_values.factor_data_dir, settings=settings)
     except (OSError, ValueError) as error:
-        if FLAGS.name_factors == "on":
+        if flag_values.name_factors == "on":
             raise
         print(f"factor naming skipped: {error}")
         result = None
     if result is None:
-        if FLAGS.name_factors == "on":
+        if flag_values.name_factors == "on":
             raise app.UsageError("--name_factors=on but the run's data has no ground-truth factors (see above); "
                                  "pass --factor_data_dir or --name_factors=auto")
         return {}
     return {"factor_predictor": result.predictor, "factor_names": result.factor_names,
             "factor_r2": result.r2_per_factor, "factor_scales": result.predictor.factor_scales,
-            "min_factor_r2": FLAGS.min_factor_r2, "min_correlation": FLAGS.min_factor_correlation,
-            "min_swing": FLAGS.min_factor_swing}
+            "min_factor_r2": flag_values.min_factor_r2, "min_correlation": flag_values.min_factor_correlation,
+            "min_swing": flag_values.min_factor_swing}
 
 
-def main(argv):
+def main(argv: Sequence[str], flag_values: flags.FlagValues = flags.FLAGS) -> None:
     if len(argv) != 2 or argv[1] not in TOOLS:
         raise app.UsageError(f"usage: python -m progressive_infogan.explore.cli <tool> --run_dir=... --out=...; "
                              f"tools: {', '.join(TOOLS)}")
-    _run_tool(argv[1])
+    _run_tool(argv[1], flag_values)
 
 
 if __name__ == "__main__":
-    flags.mark_flags_as_required(["run_dir", "out"])
-    app.run(main)
+    command_line.run(main, define_flags, takes_arguments=True)

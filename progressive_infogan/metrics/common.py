@@ -9,24 +9,8 @@ import numpy as np
 
 from progressive_infogan.latents import latents
 
-
-@dataclasses.dataclass(frozen=True)
-class EvalSettings:
-    """Sample counts; the defaults are the thesis protocol (docs/original_system.md §5.1-§5.6)."""
-
-    seed: int = 0
-    batch_size: Optional[int] = None  # None: the phase's training batch, as the original
-    fid_num_images: int = 5000
-    msssim_num_pairs: int = 2000
-    infogan_num_batches: int = 3000
-    isolation_num_images: int = 128
-    standard_fid_num_images: int = 50_000
-    standard_fid_draws: int = 3
-    # Disentanglement against ground truth (beyond the thesis; disentanglement_lib's counts):
-    # images per view, 2/3 of them the training rows (10000 / 5000).
-    disentanglement_num_images: int = 15_000
-    factor_predictor: str = "standard"  # its training settings: metrics.ground_truth.predictor_settings
-    progress: bool = True
+# The sample counts are a config (config.py, beside the sizes that pick them); metrics take them from here.
+from progressive_infogan.config import EvalSettings
 
 
 @dataclasses.dataclass

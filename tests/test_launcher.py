@@ -1,0 +1,72 @@
+"""The experiment scripts' flags -> typed configs (launcher), and the size table they pick from."""
+
+import pytest
+from absl import flags
+
+from progressive_infogan import config as configs
+from progressive_infogan import evaluate, launcher
+
+
+def _launch(*argv, name="exp_condition"):
+    flag_values = flags.FlagValues()
+    launcher.define_flags(flag_values)
+    flag_values(["exp", "--model_dir=runs/x", *argv])
+    return launcher.launch_from_flags(name, flag_values)
+
+
+def test_the_full_size_is_the_preset_itself():
+    for name, preset in configs.PRESETS.items():
+        assert configs.size("full").apply(preset) == preset, name
+    assert _launch().config == configs.preset("exp_condition")
+
+
+def test_the_quick_size_pins_its_numbers():
+    config = configs.size("quick").apply(configs.preset("exp_vanilla"))
+    assert config.model.width_multiplier == 1 / 8 and config.model.batch_norm_momentum == 0.99
+    assert config.optimizer.ema_decay == 0.99
+    sched = config.schedule
+    assert (sched.images_per_phase, sched.min_steps, sched.stop_after) == (25_600, 100, 5)
+    # Phases 2..5 at batch 32; the later phases keep the thesis batch.
+    assert sched.batch_sizes == ((2, 32), (3, 32), (4, 32), (5, 32), (6, 16), (7, 6), (8, 3), (9, 2), (10, 1))
+    # Everything else is the preset's.
+    preset = configs.preset("exp_vanilla")
+    assert config.loss == preset.loss and config.model.code_sizes == preset.model.code_sizes
+    assert sched.doubled_phases == preset.schedule.doubled_phases
+
+
+def test_the_smoke_size_pins_its_numbers():
+    config = _launch("--size=smoke").config
+    assert config.model.width_multiplier == 1 / 32
+    assert config.model.batch_norm_momentum == 0.5 and config.optimizer.ema_decay == 0.5
+    sched = config.schedule
+    assert (sched.images_per_phase, sched.min_steps, sched.stop_after) == (8, 2, 4)
+    assert dict(sched.batch_sizes) == {phase: 4 for phase in range(2, 11)}
+
+
+def test_every_size_names_an_evaluation_protocol_with_its_sample_counts():
+    assert evaluate.PROTOCOLS == {size.protocol: size.evaluation for size in configs.SIZES.values()}
+    assert list(evaluate.PROTOCOLS) == ["thesis", "quick", "smoke"]
+    assert evaluate.PROTOCOLS["thesis"] == configs.EvalSettings()
+    assert evaluate.PROTOCOLS["smoke"].fid_num_images == 20 and evaluate.PROTOCOLS["quick"].fid_num_images == 1000
+    with pytest.raises(ValueError, match="known: full, quick, smoke"):
+        configs.size("huge")
+
+
+def test_flags_override_the_size_and_fill_the_run_options():
+    launch = _launch("--size=smoke", "--stop_after=3", "--batch_sizes=2:8,3:6", "--fade=text", "--min_steps=5",
+                     "--width_multiplier=0.25", "--fromrgb_image_diffs=2", "--seed=7", "--deterministic",
+                     "--noprogress_bar", "--noexport", "--summary_every_steps=3")
+    sched, model = launch.config.schedule, launch.config.model
+    assert (sched.stop_after, sched.min_steps, sched.images_per_phase, sched.fade_fraction) == (3, 5, 8, 1.0)
+    assert dict(sched.batch_sizes) == {**{phase: 4 for phase in range(2, 11)}, 2: 8, 3: 6}
+    assert model.width_multiplier == 0.25 and model.fromrgb_image_diffs == 2
+    assert launch.size is configs.size("smoke") and launch.export is False
+    assert launch.options == configs.RunOptions(model_dir="runs/x", seed=7, deterministic=True, progress_bar=False,
+                                                summary_every_steps=3)
+
+
+def test_without_data_dir_the_options_leave_it_to_the_size_default():
+    assert _launch().options.data_dir == ""
+    assert _launch("--data_dir=data/mine").options.data_dir == "data/mine"
+    assert _launch().options == configs.RunOptions(model_dir="runs/x")
+
