@@ -1,3 +1,4 @@
+import dataclasses
 import json
 
 import pytest
@@ -28,3 +29,18 @@ def test_metrics_that_need_real_images_ask_for_a_data_directory(tmp_path):
         evaluate.evaluate(run_dir, ["fid"], protocol="smoke")
     with pytest.raises(ValueError, match="unknown protocol"):
         evaluate.evaluate(run_dir, ["infogan"], protocol="nonsense")
+
+
+def test_sample_count_flags_override_the_protocol_and_label_the_line_custom():
+    from absl import flags
+
+    def settings(*argv):
+        flag_values = flags.FlagValues()
+        evaluate.define_flags(flag_values)
+        flag_values(["evaluate", "--run_dir=run", *argv])
+        return evaluate.settings_from_flags(flag_values)
+
+    assert settings("--protocol=quick") == ("quick", evaluate.PROTOCOLS["quick"])
+    protocol, counts = settings("--protocol=smoke", "--fid_num_images=7", "--seed=3")
+    assert protocol == "smoke-custom"
+    assert counts == dataclasses.replace(evaluate.PROTOCOLS["smoke"], fid_num_images=7, seed=3)
