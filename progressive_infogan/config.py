@@ -251,19 +251,19 @@ def scaled_down(config: ExperimentConfig, *, width_multiplier: float, images_per
 class EvalSettings:
     """Sample counts of the metrics; the defaults are the thesis protocol (docs/original_system.md §5.1-§5.6)."""
 
-    seed: int = 0
+    seed: int = 0  # of the generated samples
     batch_size: Optional[int] = None  # None: the phase's training batch, as the original
-    fid_num_images: int = 5000
-    msssim_num_pairs: int = 2000
-    infogan_num_batches: int = 3000
-    isolation_num_images: int = 128
-    standard_fid_num_images: int = 50_000
-    standard_fid_draws: int = 3
+    fid_num_images: int = 5000  # FID, thesis protocol: generated and real images
+    msssim_num_pairs: int = 2000  # MS-SSIM diversity: consecutive pairs of generated images
+    infogan_num_batches: int = 3000  # InfoGAN penalty / code reconstruction error: batches
+    isolation_num_images: int = 128  # isolation: base samples per coordinate
+    standard_fid_num_images: int = 50_000  # FID, standard protocol: generated images per draw
+    standard_fid_draws: int = 3  # FID, standard protocol: independent draws (mean +- std)
     # Disentanglement against ground truth (beyond the thesis; disentanglement_lib's counts):
     # images per view, 2/3 of them the training rows (10000 / 5000).
     disentanglement_num_images: int = 15_000
     factor_predictor: str = "standard"  # its training settings: metrics.ground_truth.predictor_settings
-    progress: bool = True
+    progress: bool = True  # progress bars while sampling
 
 
 # --- Sizes: one experiment at the scale of a machine -------------------------------------
@@ -277,6 +277,7 @@ class Size:
     """
 
     name: str  # the --size value
+    description: str = ""  # one line for --help
     width_multiplier: Optional[float] = None  # every layer's channel count x this (thesis 1.0)
     images_per_phase: Optional[int] = None  # a phase's images before the min_steps floor (thesis 384000)
     min_steps: Optional[int] = None  # floor on a phase's steps (thesis 6000)
@@ -309,17 +310,16 @@ class Size:
 SIZES: Dict[str, Size] = {
     size.name: size
     for size in [
-        # The thesis configuration: a GPU, days per experiment.
-        Size("full"),
-        # 1/8 width, phases 2..5 at batch 32, 800 steps per phase: about 5 minutes on a 2-core CPU.
-        Size("quick", width_multiplier=1 / 8, images_per_phase=25_600, min_steps=100, stop_after=5,
+        Size("full", "the thesis configuration (GPU, days)"),
+        Size("quick", "1/8 width, phases 2..5 at batch 32, 800 steps per phase: about 5 minutes on a 2-core CPU",
+             width_multiplier=1 / 8, images_per_phase=25_600, min_steps=100, stop_after=5,
              batch_sizes=_freeze({2: 32, 3: 32, 4: 32, 5: 32}), averaging_steps=100, protocol="quick",
              evaluation=EvalSettings(batch_size=16, fid_num_images=1000, msssim_num_pairs=250,
                                      infogan_num_batches=200, isolation_num_images=16,
                                      standard_fid_num_images=2000, disentanglement_num_images=3000),
              dataset_images=10_000),
-        # A few steps per phase through 16x16, for tests: seconds.
-        Size("smoke", width_multiplier=1 / 32, images_per_phase=8, min_steps=2, stop_after=4,
+        Size("smoke", "a few steps per phase up to 16x16, for tests: seconds",
+             width_multiplier=1 / 32, images_per_phase=8, min_steps=2, stop_after=4,
              batch_sizes=_freeze({phase: 4 for phase in range(MIN_PHASE, MAX_PHASE + 1)}), averaging_steps=2,
              protocol="smoke",
              evaluation=EvalSettings(batch_size=2, fid_num_images=20, msssim_num_pairs=4, infogan_num_batches=2,

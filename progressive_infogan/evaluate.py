@@ -121,8 +121,10 @@ def define_flags(flag_values: flags.FlagValues) -> None:
                         f"Comma-separated metrics; known: {', '.join(metrics.names())}.", flag_values=flag_values)
     flags.DEFINE_enum("protocol", "thesis", list(PROTOCOLS),
                       "Sample counts: thesis (5k FID images, 2000 MS-SSIM pairs, 3000 InfoGAN batches, 128 "
-                      "isolation images), quick (a CPU-sized version), smoke (seconds, for tests); the protocol "
-                      "of each --size of the experiment scripts.", flag_values=flag_values)
+                      "isolation images) or those of the experiment scripts' other sizes: "
+                      + "; ".join(f"{size.protocol} (--size={size.name}: {size.description})"
+                                  for size in configs.SIZES.values() if size.protocol != "thesis") + ".",
+                      flag_values=flag_values)
     flags.DEFINE_string("data_dir", None, "Real images; default: the data directory the run trained on.",
                         flag_values=flag_values)
     # The sample counts: each overrides the protocol's (flag name = EvalSettings field).

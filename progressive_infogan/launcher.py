@@ -27,9 +27,8 @@ def define_flags(flag_values: flags.FlagValues) -> None:
                         "bundled synthetic faces in data/synthetic_faces-<N>x<px>, prepared on first use.",
                         flag_values=flag_values)
     flags.DEFINE_enum("size", "full", list(configs.SIZES),
-                      "full: the thesis configuration (GPU, days). quick: 1/8 width, phases 2..5, 800 steps "
-                      "per phase, about 5 minutes on a 2-core CPU. smoke: a few steps per phase, for tests. "
-                      "Each size also picks evaluate's protocol and the default dataset (config.SIZES).",
+                      " ".join(f"{size.name}: {size.description}." for size in configs.SIZES.values())
+                      + " A size also picks evaluate's protocol and the default dataset (config.SIZES).",
                       flag_values=flag_values)
     flags.DEFINE_integer("stop_after", None, "Last phase to train (resolution 2^phase); default: the size's.",
                          flag_values=flag_values)
