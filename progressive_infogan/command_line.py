@@ -1,7 +1,8 @@
 """The one convention of the project's commands; flags exist only in them.
 
 The commands are `experiments/*.py` (through `launcher`), `data_prep/*.py`, `benchmarks/*.py`
-and the `python -m progressive_infogan.<x>` mains (evaluate, tables, explore.cli). Each one
+and the `python -m progressive_infogan.<x>` mains (evaluate, tables, explore.cli,
+metrics.ground_truth). Each one
 
 - defines its flags in `define_flags(flag_values)`, which `run(main, define_flags)` calls only
   when the command runs, so that importing a module defines no flags;

@@ -22,6 +22,7 @@ COMMANDS = {
     "-m progressive_infogan.evaluate": "progressive_infogan.evaluate",
     "-m progressive_infogan.tables": "progressive_infogan.tables",
     "-m progressive_infogan.explore.cli": "progressive_infogan.explore.cli",
+    "-m progressive_infogan.metrics.ground_truth": "progressive_infogan.metrics.ground_truth",
 }
 
 

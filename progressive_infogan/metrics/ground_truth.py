@@ -24,8 +24,10 @@ import math
 from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 
 import numpy as np
+from absl import flags
 from tqdm import tqdm
 
+from progressive_infogan import command_line
 from progressive_infogan.latents import latents
 from progressive_infogan.metrics import disentanglement, scale_alignment
 
@@ -222,24 +224,31 @@ def heatmap_from_scores(scores: Mapping[str, float], view: str, path: str, title
     return scale_alignment.plot_heatmap(matrix, names, blocks, path, title=label, factor_labels=labels)
 
 
-def main(argv):
+# --- Command line ---------------------------------------------------------------------------
+
+def define_flags(flag_values: flags.FlagValues) -> None:
+    flags.DEFINE_string("run_dir", None, "Run directory evaluated with --metrics=disentanglement.",
+                        flag_values=flag_values)
+    flags.DEFINE_string("protocol", None, "Use the newest evaluation of this protocol (default: the newest).",
+                        flag_values=flag_values)
+    flags.DEFINE_string("out", ".", "Directory for scale_alignment_<view>.png.", flag_values=flag_values)
+    flags.mark_flag_as_required("run_dir", flag_values=flag_values)
+
+
+def main(argv: Sequence[str], flag_values: flags.FlagValues = flags.FLAGS) -> None:
     """Draw the scale-alignment heatmaps of a run's newest evaluation with these scores."""
     import os
 
-    from absl import flags
-
     from progressive_infogan import tables
 
-    if len(argv) > 1:
-        raise SystemExit(f"unexpected arguments: {argv[1:]}")
-    options = flags.FLAGS
-    result = tables.read_run(options.run_dir, protocol=options.protocol)
+    del argv
+    result = tables.read_run(flag_values.run_dir, protocol=flag_values.protocol)
     if result is None:
-        raise SystemExit(f"{options.run_dir}: no metrics.jsonl line" + (f" of protocol {options.protocol}"
-                                                                        if options.protocol else ""))
-    os.makedirs(options.out, exist_ok=True)
+        raise SystemExit(f"{flag_values.run_dir}: no metrics.jsonl line" + (
+            f" of protocol {flag_values.protocol}" if flag_values.protocol else ""))
+    os.makedirs(flag_values.out, exist_ok=True)
     for view in VIEWS:
-        path = heatmap_from_scores(result.metrics, view, os.path.join(options.out, f"scale_alignment_{view}.png"),
+        path = heatmap_from_scores(result.metrics, view, os.path.join(flag_values.out, f"scale_alignment_{view}.png"),
                                    title=f"{result.experiment} step {result.step}")
         if path:
             print(path)
@@ -250,10 +259,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    from absl import app, flags
-
-    flags.DEFINE_string("run_dir", None, "Run directory evaluated with --metrics=disentanglement.")
-    flags.DEFINE_string("protocol", None, "Use the newest evaluation of this protocol (default: the newest).")
-    flags.DEFINE_string("out", ".", "Directory for scale_alignment_<view>.png.")
-    flags.mark_flag_as_required("run_dir")
-    app.run(main)
+    command_line.run(main, define_flags)
