@@ -51,7 +51,7 @@ class _RecordingGenerator:
 
 def _trainer(config, phase, tmp_path):
     trainer = train.PhaseTrainer(config, phase, tf.distribute.get_strategy(),
-                                 train.RunOptions(model_dir=str(tmp_path), deterministic=True))
+                                 configs.RunOptions(model_dir=str(tmp_path), deterministic=True))
     recorder = _RecordingGenerator(trainer.generator, config.schedule.batch_size(phase))
     trainer.generator = recorder
     return trainer, recorder
