@@ -306,8 +306,11 @@ def train(config: ExperimentConfig, options: RunOptions,
 
     sched = config.schedule
     total = schedule.total_steps(sched)
-    latest = checkpoints.latest_checkpoint(options.model_dir)
-    arrays, state = checkpoints.load_checkpoint(latest) if latest else (None, {})
+    if chief:
+        for path in checkpoints.clear_partial(options.model_dir):
+            log.info("removed %s, an interrupted checkpoint write", path)
+    restored = checkpoints.load_newest(options.model_dir, set_aside=chief)
+    arrays, state, latest = (restored.arrays, restored.state, restored.path) if restored else (None, {}, None)
     step = int(state.get("step", 0))
     if latest:
         log.info("resuming from %s (step %d of %d)", latest, step, total)
@@ -324,13 +327,28 @@ def train(config: ExperimentConfig, options: RunOptions,
             distributed = strategy.experimental_distribute_dataset(dataset)
             iterator = iter(distributed)
             if latest and state.get("phase") == phase and os.path.exists(os.path.join(latest, "data.index")):
-                _iterator_checkpoint(iterator).read(os.path.join(latest, "data")).expect_partial()
+                iterator = _restore_iterator(iterator, distributed, latest)
             step, finished = _train_phase(trainer, iterator, step, writer, stop)
             arrays, state, latest = trainer.state_arrays(), {}, None
             if not finished:
                 return {"step": step, "phase": phase, "finished": False}
     log.info("training finished at step %d", step)
     return {"step": step, "phase": sched.stop_after, "finished": True}
+
+
+def _restore_iterator(iterator, distributed, checkpoint: str):
+    """The iterator at the checkpoint's input position, or a restarted one if that won't restore.
+
+    The files are intact (their checksums passed), so a failure means the pipeline itself
+    changed (another TF version, data or preprocessing): the weights still resume exactly."""
+    try:
+        _iterator_checkpoint(iterator).read(os.path.join(checkpoint, "data")).expect_partial()
+        return iterator
+    except Exception as error:  # noqa: BLE001 - tf.data raises OpErrors, IndexError, ValueError
+        log.warning("input pipeline position in %s does not restore (%s: %s); restarting the pipeline, "
+                    "so this phase will not read the batches an uninterrupted run would",
+                    checkpoint, type(error).__name__, str(error).splitlines()[0] if str(error) else "")
+        return iter(distributed)
 
 
 def _save(trainer: PhaseTrainer, iterator, step: int, alpha: float) -> str:

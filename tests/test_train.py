@@ -1,3 +1,4 @@
+import logging
 import os
 import re
 import subprocess
@@ -139,6 +140,52 @@ def test_nan_gradients_zero_that_variable_only():
     np.testing.assert_array_equal(clean[0].numpy(), [0.0, 0.0])
     np.testing.assert_array_equal(clean[1].numpy(), [0.5])
     assert train._sanitize([None], variables[:1])[0].numpy().tolist() == [0.0, 0.0]
+
+
+def _train_in_process(model_dir, dataset_fn=train_driver.dataset_fn, **options):
+    options = train.RunOptions(model_dir=str(model_dir), summary_every_steps=5, checkpoint_every_secs=0.0,
+                               progress_bar=False, keep_checkpoints=2, **options)
+    return train.train(train_driver.CONFIG, options, dataset_fn=dataset_fn)
+
+
+def test_a_resume_falls_back_past_a_damaged_checkpoint(tmp_path, caplog):
+    _train_in_process(tmp_path, stop_at_step=5)
+    damaged = checkpoints.checkpoint_dir(str(tmp_path), 5)
+    with open(os.path.join(damaged, checkpoints.VARIABLES_FILE), "r+b") as handle:
+        handle.truncate(100)
+    stale = checkpoints.checkpoint_dir(str(tmp_path), 6) + ".partial"
+    os.makedirs(stale)
+    with caplog.at_level(logging.INFO, logger="progressive_infogan"):
+        result = _train_in_process(tmp_path, stop_at_step=7)
+    assert result["step"] == 7
+    assert f"resuming from {checkpoints.checkpoint_dir(str(tmp_path), 4)}" in caplog.text
+    assert f"{damaged} does not load" in caplog.text and os.path.isdir(damaged + ".corrupt")
+    assert not os.path.exists(stale)
+    assert [step for step, _ in checkpoints.list_checkpoints(str(tmp_path))] == [6, 7]
+
+
+def test_a_run_whose_checkpoints_all_lack_state_is_refused_not_restarted(tmp_path):
+    _train_in_process(tmp_path, stop_at_step=5)
+    before = checkpoints.list_checkpoints(str(tmp_path))
+    for _, path in before:
+        os.remove(os.path.join(path, checkpoints.STATE_FILE))
+    with pytest.raises(checkpoints.CheckpointError, match="Refusing to start again at step 0"):
+        _train_in_process(tmp_path, stop_at_step=7)
+    assert sorted(os.listdir(tmp_path / "checkpoints")) == [os.path.basename(path) for _, path in before]
+    assert all(os.path.isfile(os.path.join(path, checkpoints.VARIABLES_FILE)) for _, path in before)
+
+
+def test_an_input_position_that_does_not_restore_restarts_the_pipeline(tmp_path, caplog):
+    _train_in_process(tmp_path, stop_at_step=3)
+    assert os.path.exists(os.path.join(checkpoints.latest_checkpoint(str(tmp_path)), "data.index"))
+
+    def changed_pipeline(phase, batch):  # no shuffle: the saved position has nowhere to go
+        return train_driver.dataset_fn(phase, batch).unbatch().repeat().batch(batch, drop_remainder=True)
+
+    with caplog.at_level(logging.WARNING, logger="progressive_infogan"):
+        result = _train_in_process(tmp_path, dataset_fn=changed_pipeline, stop_at_step=5)
+    assert result["step"] == 5
+    assert "does not restore" in caplog.text and "restarting the pipeline" in caplog.text
 
 
 def test_a_run_directory_refuses_a_different_config(tmp_path):
