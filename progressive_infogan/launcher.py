@@ -50,6 +50,9 @@ flags.DEFINE_bool("export", True, "When training finishes, export the EMA genera
 flags.mark_flag_as_required("model_dir")
 
 SMOKE_BATCH = {phase: 4 for phase in range(2, 11)}
+# sysexits.h EX_TEMPFAIL: stopped by SIGTERM/SIGINT after a checkpoint; the same command resumes.
+# Callers (reproduce.sh, schedulers) must not take the run for finished.
+EXIT_STOPPED = 75
 
 
 def experiment_config(name: str) -> configs.ExperimentConfig:
@@ -104,6 +107,10 @@ def main(name: str) -> None:
         summary_every_steps=FLAGS.summary_every_steps, checkpoint_every_secs=FLAGS.checkpoint_every_secs,
         log_every_secs=FLAGS.log_every_secs, progress_bar=FLAGS.progress_bar)
     result = train.train(config, options)
+    if result["stopped_by_signal"]:
+        logging.warning("stopped at step %d before the end of training; rerun the same command to resume",
+                        result["step"])
+        sys.exit(EXIT_STOPPED)
     if result["finished"] and FLAGS.export:
         for path in export.export_run(FLAGS.model_dir):
             logging.info("exported %s", path)

@@ -331,16 +331,17 @@ def train(config: ExperimentConfig, options: RunOptions,
             step, finished = _train_phase(trainer, iterator, step, writer, stop)
             arrays, state, latest = trainer.state_arrays(), {}, None
             if not finished:
-                return {"step": step, "phase": phase, "finished": False}
+                # A signal's stop is a temporary failure to its caller (launcher exit code 75).
+                return {"step": step, "phase": phase, "finished": False, "stopped_by_signal": stop.requested}
     log.info("training finished at step %d", step)
-    return {"step": step, "phase": sched.stop_after, "finished": True}
+    return {"step": step, "phase": sched.stop_after, "finished": True, "stopped_by_signal": False}
 
 
 def _restore_iterator(iterator, distributed, checkpoint: str):
     """The iterator at the checkpoint's input position, or a restarted one if that won't restore.
 
-    The files are intact (their checksums passed), so a failure means the pipeline itself
-    changed (another TF version, data or preprocessing): the weights still resume exactly."""
+    The checkpoint's files passed their checks, so a failure here most likely means the
+    pipeline changed (another TF version, data or preprocessing); the weights resume exactly."""
     try:
         _iterator_checkpoint(iterator).read(os.path.join(checkpoint, "data")).expect_partial()
         return iterator
