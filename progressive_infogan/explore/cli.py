@@ -81,6 +81,12 @@ def _run_tool(tool: str) -> None:
                                              traversal)
 
     out = FLAGS.out
+    photo_image = None
+    if tool in ("project", "examples") and FLAGS.photo:
+        try:  # before the model, which takes far longer to load
+            photo_image = projection.read_photo(FLAGS.photo)
+        except (OSError, ValueError) as error:
+            raise app.UsageError(f"--photo: {error}") from None
     os.makedirs(out, exist_ok=True)
     if tool == "examples":
         written = examples.write_examples(FLAGS.run_dir, out, step=FLAGS.step, photo_path=FLAGS.photo,
@@ -145,8 +151,8 @@ def _run_tool(tool: str) -> None:
         print(os.path.join(out, "summary.md"))
     elif tool == "project":
         size = 2 ** run.phase
-        if FLAGS.photo:
-            photo = projection.load_photo(FLAGS.photo, size)
+        if photo_image is not None:
+            photo = projection.fit_photo(photo_image, size)
         else:
             noise, code = common.sample_latents(model_config, 1, FLAGS.seed + 1000)
             photo = common.generate(generator, noise, code, alpha=alpha)[0]
