@@ -20,6 +20,8 @@ flags.DEFINE_string("model_dir", None, "Run directory: config.json, checkpoints,
                     "Rerunning the same command resumes from its newest checkpoint.")
 flags.DEFINE_string("data_dir", None, "Directory of per-resolution TFRecords (data_prep/). Default: the "
                     "bundled synthetic faces in data/synthetic_faces, prepared on first use.")
+flags.DEFINE_bool("verify_data", False, "Before training, check every record file the run will read against "
+                  "the SHA-256 in the dataset's manifest (a full read; sizes are always checked).")
 flags.DEFINE_enum("size", "full", ["full", "quick", "smoke"],
                   "full: the thesis configuration (GPU, days). quick: 1/8 width, phases 2..5, 800 steps "
                   "per phase, about 5 minutes on a 2-core CPU. smoke: a few steps per phase, for tests.")
@@ -102,8 +104,8 @@ def main(name: str) -> None:
     data_dir = FLAGS.data_dir or _default_data_dir(config)
     options = train.RunOptions(
         model_dir=FLAGS.model_dir, data_dir=data_dir, seed=FLAGS.seed, preprocessing=FLAGS.preprocessing,
-        mirror=FLAGS.mirror, strategy=FLAGS.strategy, mixed_precision=FLAGS.mixed_precision,
-        jit_compile=FLAGS.jit_compile, deterministic=FLAGS.deterministic,
+        mirror=FLAGS.mirror, verify_data=FLAGS.verify_data, strategy=FLAGS.strategy,
+        mixed_precision=FLAGS.mixed_precision, jit_compile=FLAGS.jit_compile, deterministic=FLAGS.deterministic,
         summary_every_steps=FLAGS.summary_every_steps, checkpoint_every_secs=FLAGS.checkpoint_every_secs,
         log_every_secs=FLAGS.log_every_secs, progress_bar=FLAGS.progress_bar)
     result = train.train(config, options)

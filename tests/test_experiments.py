@@ -5,6 +5,7 @@ import concurrent.futures
 import glob
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -156,3 +157,18 @@ def test_reproduce_does_not_evaluate_a_run_stopped_by_sigterm(tmp_path, tiny_fac
     assert "evaluate" not in out and "rerun 'bash reproduce.sh --smoke' to resume" in log
     assert not (runs / "exp_vanilla" / "metrics.jsonl").exists()
     assert not (tmp_path / "results").exists()
+
+
+def test_verify_data_refuses_a_damaged_record_before_training(tmp_path, tiny_faces):
+    data_dir = str(tmp_path / "faces")
+    shutil.copytree(tiny_faces, data_dir)
+    (damaged,) = glob.glob(os.path.join(data_dir, "*-r04.tfrecords"))  # phase 3's, an intact size
+    with open(damaged, "r+b") as handle:
+        handle.seek(os.path.getsize(damaged) // 2)
+        handle.write(b"\0\0\0\0")
+    model_dir = str(tmp_path / "run")
+    process = _run([sys.executable, os.path.join(ROOT, "experiments", "exp_vanilla.py"), "--size=smoke",
+                    f"--model_dir={model_dir}", f"--data_dir={data_dir}", "--verify_data", "--noexport"])
+    assert process.returncode != 0
+    assert f"{damaged} does not match its SHA-256" in process.stderr
+    assert not os.path.exists(model_dir)
