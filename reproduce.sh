@@ -17,8 +17,8 @@
 #
 # Resumable: rerun the same command to continue. A finished run is not retrained (its script
 # resumes at its last step and returns) and a finished evaluation is skipped, so the evidence
-# can be built over several sittings. A run that stops early (SIGTERM) stops the script before
-# its evaluation.
+# can be built over several sittings. A run that stops early (SIGTERM: its script exits 75)
+# stops this script, with the same code, before its evaluation.
 #
 # Environment: PYTHON (default .venv/bin/python if present), RUNS_ROOT, RESULTS_DIR,
 # EXPERIMENTS (space-separated names), EXTRA_FLAGS (passed to every experiment script).
@@ -27,6 +27,7 @@ cd "$(dirname "$0")"
 
 usage="usage: bash reproduce.sh --full|--quick|--smoke [--seeds=0,1,2] [--data_dir=DIR] [--allow_synthetic]"
 mode="${1:---quick}"
+invocation="bash reproduce.sh ${*:-$mode}"
 [ $# -gt 0 ] && shift
 seeds="0"; data_dir=""; allow_synthetic=0
 for argument in "$@"; do
@@ -78,9 +79,20 @@ for experiment in $experiments; do
     [ "$seed" != 0 ] && run_dir="${run_dir}_seed$seed"
     script="experiments/$experiment.py"
     echo "== $experiment seed $seed: train ($size) -> $run_dir"
+    # Only a run that trained to its end is evaluated: a stop by SIGTERM/SIGINT exits 75 after
+    # its checkpoint, any failure non-zero, and either ends this script with that code.
+    status=0
     # shellcheck disable=SC2086
     "$PYTHON" "$script" --size="$size" --model_dir="$run_dir" --seed="$seed" --progress_bar=false --export=false \
-      $data_flag ${EXTRA_FLAGS:-}
+      $data_flag ${EXTRA_FLAGS:-} || status=$?
+    if [ "$status" -eq 75 ]; then
+      echo "== $experiment seed $seed: training stopped before its end (checkpointed); rerun '$invocation'" \
+           "to resume" >&2
+      exit 75
+    elif [ "$status" -ne 0 ]; then
+      echo "== $experiment seed $seed: training failed (exit $status); not evaluated" >&2
+      exit "$status"
+    fi
     echo "== $experiment seed $seed: evaluate ($protocol protocol)"
     "$PYTHON" -m progressive_infogan.evaluate --run_dir="$run_dir" --protocol="$protocol" --skip_if_done
   done

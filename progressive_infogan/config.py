@@ -357,6 +357,7 @@ class RunOptions:
     mixed_precision: str = "float32"  # one of PRECISIONS (Keras dtype policy)
     jit_compile: bool = False  # XLA-compile the training step
     deterministic: bool = False  # tf.config.experimental.enable_op_determinism
+    verify_data: bool = False  # check the records' SHA-256 against the manifest at start (sizes always)
     summary_every_steps: int = 700  # TensorBoard scalars and sample grids
     log_every_secs: float = 30.0  # progress log line
     checkpoint_every_secs: float = 7200.0  # besides the checkpoint at each phase's end

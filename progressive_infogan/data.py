@@ -17,13 +17,17 @@ original map -> shuffle -> batch, and it is several times faster at small phases
 from __future__ import annotations
 
 import glob
+import logging
 import os
 import re
+from typing import Iterable
 
 import numpy as np
 import tensorflow as tf
 
 from progressive_infogan import tfrecords
+
+log = logging.getLogger("progressive_infogan")
 
 PREPROCESSING_MODES = ("original", "plain")
 FACTORS_FILENAME = "factors.npz"
@@ -88,6 +92,51 @@ def source_resolution(data_dir: str, phase: int, preprocessing: str = "original"
     if not available:
         raise FileNotFoundError(f"no *-rNN.tfrecords files in {data_dir}")
     return min(2 ** (phase + 1), max(available), tfrecords.MAX_RESOLUTION)
+
+
+def phase_record_paths(data_dir: str, phase: int, preprocessing: str = "original") -> list[str]:
+    """The record file(s) that phase `phase` reads."""
+    return record_paths(data_dir, source_resolution(data_dir, phase, preprocessing))
+
+
+def check_records(data_dir: str, phases: Iterable[int], preprocessing: str = "original",
+                  verify_hashes: bool = False) -> list[str]:
+    """Check every record file the phases read against the manifest, before a run starts.
+
+    Each must be listed, of its recorded size and, with `verify_hashes` (a full read), of
+    its recorded SHA-256. A damaged file otherwise fails only when its phase starts, or
+    halfway through it. Returns the paths checked; raises ValueError naming the first bad one.
+    """
+    paths = sorted({path for phase in phases for path in phase_record_paths(data_dir, phase, preprocessing)})
+    manifest_path = os.path.join(data_dir, tfrecords.MANIFEST_NAME)
+    manifest = tfrecords.read_manifest(data_dir)
+    if manifest is None and os.path.exists(manifest_path):
+        raise ValueError(f"{manifest_path} is unreadable; run the preparation again")
+    listed = (manifest or {}).get("files")
+    if not listed:
+        log.warning("%s: %s; record sizes and hashes not checked", data_dir,
+                    "no manifest.json" if manifest is None else "the manifest lists no files")
+        return paths
+    unhashed = []
+    for path in paths:
+        entry = listed.get(os.path.basename(path))
+        if entry is None:
+            raise ValueError(f"{path} is not in {manifest_path}; run the preparation again")
+        size = os.path.getsize(path)
+        if "bytes" in entry and size != entry["bytes"]:
+            raise ValueError(f"{path} has {size} bytes, {entry['bytes']} in {manifest_path} "
+                             "(truncated or replaced?); run the preparation again")
+        if verify_hashes:
+            if "sha256" not in entry:
+                unhashed.append(os.path.basename(path))
+            elif tfrecords.sha256_of_file(path) != entry["sha256"]:
+                raise ValueError(f"{path} does not match its SHA-256 in {manifest_path} (damaged); "
+                                 "run the preparation again")
+    if unhashed:
+        log.warning("%s has no hashes for %s: only their sizes were checked", manifest_path, ", ".join(unhashed))
+    elif verify_hashes:
+        log.info("%d record files match the hashes of %s", len(paths), manifest_path)
+    return paths
 
 
 def _check_first_record(paths: list[str], resolution: int) -> None:
@@ -169,7 +218,7 @@ def make_dataset(
         raise FileNotFoundError(f"dataset directory {data_dir} does not exist")
     _raise_if_incomplete(data_dir)
     resolution = source_resolution(data_dir, phase, preprocessing)
-    paths = record_paths(data_dir, resolution)
+    paths = phase_record_paths(data_dir, phase, preprocessing)
     _check_first_record(paths, resolution)
 
     if len(paths) == 1:

@@ -26,6 +26,9 @@ def define_flags(flag_values: flags.FlagValues) -> None:
     flags.DEFINE_string("data_dir", None, "Directory of per-resolution TFRecords (data_prep/). Default: the "
                         "bundled synthetic faces in data/synthetic_faces-<N>x<px>, prepared on first use.",
                         flag_values=flag_values)
+    flags.DEFINE_bool("verify_data", False, "Before training, check every record file the run will read against "
+                      "the SHA-256 in the dataset's manifest (a full read; sizes are always checked).",
+                      flag_values=flag_values)
     flags.DEFINE_enum("size", "full", list(configs.SIZES),
                       " ".join(f"{size.name}: {size.description}." for size in configs.SIZES.values())
                       + " A size also picks evaluate's protocol and the default dataset (config.SIZES).",
@@ -66,6 +69,11 @@ def define_flags(flag_values: flags.FlagValues) -> None:
     flags.DEFINE_bool("export", True, "When training finishes, export the EMA generator (Keras file + SavedModel).",
                       flag_values=flag_values)
     flags.mark_flag_as_required("model_dir", flag_values=flag_values)
+
+
+# sysexits.h EX_TEMPFAIL: stopped by SIGTERM/SIGINT after a checkpoint; the same command resumes.
+# Callers (reproduce.sh, schedulers) must not take the run for finished.
+EXIT_STOPPED = 75
 
 
 def experiment_config(name: str, size: configs.Size, *, stop_after: Optional[int] = None,
@@ -142,6 +150,10 @@ def main(name: str, flag_values: flags.FlagValues = flags.FLAGS) -> None:
     if not options.data_dir:
         options = dataclasses.replace(options, data_dir=default_data_dir(launch.size, launch.config))
     result = train.train(launch.config, options)
+    if result["stopped_by_signal"]:
+        logging.warning("stopped at step %d before the end of training; rerun the same command to resume",
+                        result["step"])
+        sys.exit(EXIT_STOPPED)
     if result["finished"] and launch.export:
         for path in export.export_run(options.model_dir):
             logging.info("exported %s", path)

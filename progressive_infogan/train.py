@@ -261,20 +261,30 @@ def train(config: ExperimentConfig, options: RunOptions,
     keras.mixed_precision.set_global_policy(options.mixed_precision)
     strategy = make_strategy(options.strategy, options.devices)
     chief = is_chief(strategy)
+    record_files = None
+    if dataset_fn is None:
+        from progressive_infogan import data
+
+        # Every file the run will read, now: a damaged one would otherwise fail only in its phase.
+        data.check_records(options.data_dir, schedule.phases(config.schedule), options.preprocessing,
+                           verify_hashes=options.verify_data)
+        dataset_fn = _records_dataset_fn(options)
+        record_files = lambda phase: data.phase_record_paths(options.data_dir, phase, options.preprocessing)  # noqa: E731
     if chief:
         os.makedirs(options.model_dir, exist_ok=True)
         _write_config(config, options.model_dir)
         # How this launch ran (data, hardware): not the experiment's identity, so rewritten each time.
         _write_json(os.path.join(options.model_dir, "run_options.json"), dataclasses.asdict(options))
-    if dataset_fn is None:
-        dataset_fn = _records_dataset_fn(options)
     if options.jit_compile and strategy.num_replicas_in_sync > 1:
         tf.config.optimizer.set_jit("autoclustering")
 
     sched = config.schedule
     total = schedule.total_steps(sched)
-    latest = checkpoints.latest_checkpoint(options.model_dir)
-    arrays, state = checkpoints.load_checkpoint(latest) if latest else (None, {})
+    if chief:
+        for path in checkpoints.clear_partial(options.model_dir):
+            log.info("removed %s, an interrupted checkpoint write", path)
+    restored = checkpoints.load_newest(options.model_dir, set_aside=chief)
+    arrays, state, latest = (restored.arrays, restored.state, restored.path) if restored else (None, {}, None)
     step = int(state.get("step", 0))
     if latest:
         log.info("resuming from %s (step %d of %d)", latest, step, total)
@@ -291,13 +301,34 @@ def train(config: ExperimentConfig, options: RunOptions,
             distributed = strategy.experimental_distribute_dataset(dataset)
             iterator = iter(distributed)
             if latest and state.get("phase") == phase and os.path.exists(os.path.join(latest, "data.index")):
-                _iterator_checkpoint(iterator).read(os.path.join(latest, "data")).expect_partial()
-            step, finished = _train_phase(trainer, iterator, step, writer, stop)
+                iterator = _restore_iterator(iterator, distributed, latest)
+            try:
+                step, finished = _train_phase(trainer, iterator, step, writer, stop)
+            except tf.errors.DataLossError as error:
+                # TFRecord reading names no file ("corrupted record at 1234").
+                source = ", ".join(record_files(phase)) if record_files else f"phase {phase}'s dataset"
+                raise tf.errors.DataLossError(error.node_def, error.op, f"{source}: {error.message}") from error
             arrays, state, latest = trainer.state_arrays(), {}, None
             if not finished:
-                return {"step": step, "phase": phase, "finished": False}
+                # A signal's stop is a temporary failure to its caller (launcher exit code 75).
+                return {"step": step, "phase": phase, "finished": False, "stopped_by_signal": stop.requested}
     log.info("training finished at step %d", step)
-    return {"step": step, "phase": sched.stop_after, "finished": True}
+    return {"step": step, "phase": sched.stop_after, "finished": True, "stopped_by_signal": False}
+
+
+def _restore_iterator(iterator, distributed, checkpoint: str):
+    """The iterator at the checkpoint's input position, or a restarted one if that won't restore.
+
+    The checkpoint's files passed their checks, so a failure here most likely means the
+    pipeline changed (another TF version, data or preprocessing); the weights resume exactly."""
+    try:
+        _iterator_checkpoint(iterator).read(os.path.join(checkpoint, "data")).expect_partial()
+        return iterator
+    except Exception as error:  # noqa: BLE001 - tf.data raises OpErrors, IndexError, ValueError
+        log.warning("input pipeline position in %s does not restore (%s: %s); restarting the pipeline, "
+                    "so this phase will not read the batches an uninterrupted run would",
+                    checkpoint, type(error).__name__, str(error).splitlines()[0] if str(error) else "")
+        return iter(distributed)
 
 
 def _save(trainer: PhaseTrainer, iterator, step: int, alpha: float) -> str:
@@ -308,6 +339,8 @@ def _save(trainer: PhaseTrainer, iterator, step: int, alpha: float) -> str:
     def write_iterator(directory):
         # The input pipeline's position, so a resumed run reads the same batches. A pipeline
         # with stateful ops can't be saved: the run then resumes with a restarted pipeline.
+        if iterator is None:
+            return
         try:
             _iterator_checkpoint(iterator).write(os.path.join(directory, "data"))
         except (tf.errors.FailedPreconditionError, tf.errors.UnimplementedError) as error:
@@ -328,29 +361,59 @@ def _train_phase(trainer: PhaseTrainer, iterator, step: int, writer, stop: _Stop
     last_checkpoint = time.time()
     last_log = time.time()
     fixed_latents = latents(config.model, options.seed, -1, 16)  # the same sample grid all run long
-    while step < end:
-        alpha = schedule.alpha(sched, phase, step - start)
-        real = next(iterator)
-        scalars, vectors = trainer.step(real, step, alpha)
-        step += 1
-        progress.update(step)
-        if chief and (step % options.summary_every_steps == 1 or step == end):
-            summaries.write_step(writer, step, phase, alpha, scalars, vectors, progress.images_per_second())
-        if time.time() - last_log > options.log_every_secs or step == end:
-            log.info(progress.line(step, alpha, {k: float(v) for k, v in scalars.items() if k.startswith("loss/")}))
-            last_log = time.time()
-        stop_here = options.stop_at_step is not None and step >= options.stop_at_step
-        due = step == end or stop.requested or stop_here or time.time() - last_checkpoint > options.checkpoint_every_secs
-        if chief and due:
-            _save(trainer, iterator, step, alpha)
-            last_checkpoint = time.time()
-        if chief and (step % options.summary_every_steps == 1 or step == end):
-            summaries.write_images(writer, step, trainer, real, alpha, fixed_latents)
-        if stop.requested or stop_here:
-            progress.close()
-            return step, False
+    # For a checkpoint on an exception: the newest saved step, the last completed step's alpha, and
+    # where in the loop the exception came from.
+    saved, done_alpha, failing = step, None, None
+    try:
+        while step < end:
+            alpha = schedule.alpha(sched, phase, step - start)
+            failing = "input"
+            real = next(iterator)
+            failing = "step"
+            scalars, vectors = trainer.step(real, step, alpha)
+            failing = None
+            step, done_alpha = step + 1, alpha
+            progress.update(step)
+            if chief and (step % options.summary_every_steps == 1 or step == end):
+                summaries.write_step(writer, step, phase, alpha, scalars, vectors, progress.images_per_second())
+            if time.time() - last_log > options.log_every_secs or step == end:
+                log.info(progress.line(step, alpha, {k: float(v) for k, v in scalars.items() if k.startswith("loss/")}))
+                last_log = time.time()
+            stop_here = options.stop_at_step is not None and step >= options.stop_at_step
+            due = (step == end or stop.requested or stop_here
+                   or time.time() - last_checkpoint > options.checkpoint_every_secs)
+            if chief and due:
+                _save(trainer, iterator, step, alpha)
+                saved, last_checkpoint = step, time.time()
+            if chief and (step % options.summary_every_steps == 1 or step == end):
+                summaries.write_images(writer, step, trainer, real, alpha, fixed_latents)
+            if stop.requested or stop_here:
+                progress.close()
+                return step, False
+    except Exception:
+        progress.close()
+        if chief and step != saved:
+            _save_after_failure(trainer, iterator, step, done_alpha, saved, failing)
+        raise
     progress.close()
     return step, True
+
+
+def _save_after_failure(trainer: PhaseTrainer, iterator, step: int, alpha: float, saved: int,
+                        failing: Optional[str]) -> None:
+    """On an exception, checkpoint the last completed step, so that a rerun does not redo it all."""
+    if failing == "step":
+        # A step that fails midway may have updated some variables (BN statistics, one optimizer),
+        # so what is in memory is no step's state: nothing is written.
+        log.error("the step after step %d failed midway; not checkpointed (the newest checkpoint is of step %d)",
+                  step, saved)
+        return
+    log.error("checkpointing step %d, the last completed one, before stopping on the error", step)
+    try:
+        # After a failed read the input position is not that of `step`: the resume restarts the pipeline.
+        _save(trainer, iterator if failing is None else None, step, alpha)
+    except Exception as error:  # noqa: BLE001 - the original error is the one to raise
+        log.error("could not checkpoint step %d: %s", step, error)
 
 
 def _records_dataset_fn(options: RunOptions):

@@ -1,4 +1,6 @@
 """Tests for progressive_infogan/data.py: the reader and the thesis's preprocessing."""
+import json
+import logging
 import os
 
 import numpy as np
@@ -166,3 +168,51 @@ def test_bad_arguments(dataset_dir):
         data.make_dataset(data_dir, 3, 1, preprocessing="fancy")
     with pytest.raises(FileNotFoundError, match=r"-r06.tfrecords"):
         data.make_dataset(data_dir, 6, 1, preprocessing="plain")
+
+
+@pytest.fixture
+def fresh_set(tmp_path):
+    """A record set of its own (levels 4..32) for a test to damage."""
+    images = np.random.default_rng(1).integers(0, 256, (12, 32, 32, 3), dtype=np.uint8)
+    _write_set(tmp_path, images, prefix="faces")
+    return str(tmp_path)
+
+
+def test_check_records_refuses_a_truncated_file_that_a_later_phase_reads(fresh_set):
+    top = os.path.join(fresh_set, "faces-r05.tfrecords")
+    size = os.path.getsize(top)
+    with open(top, "r+b") as handle:
+        handle.truncate(size - 100)
+    # Phases 2 and 3 read r03 and r04 (the level above): intact.
+    assert data.check_records(fresh_set, [2, 3]) == [os.path.join(fresh_set, f"faces-r0{n}.tfrecords") for n in (3, 4)]
+    with pytest.raises(ValueError, match=f"{top} has {size - 100} bytes, {size} in .*manifest.json"):
+        data.check_records(fresh_set, [2, 3, 4])
+
+
+def test_check_records_with_hashes_finds_a_damaged_file_of_the_right_size(fresh_set):
+    path = os.path.join(fresh_set, "faces-r04.tfrecords")
+    with open(path, "r+b") as handle:
+        handle.seek(os.path.getsize(path) // 2)
+        byte = handle.read(1)
+        handle.seek(-1, os.SEEK_CUR)
+        handle.write(bytes([byte[0] ^ 0xFF]))
+    data.check_records(fresh_set, [2, 3, 4])  # sizes only
+    with pytest.raises(ValueError, match=f"{path} does not match its SHA-256"):
+        data.check_records(fresh_set, [2, 3, 4], verify_hashes=True)
+
+
+def test_check_records_says_what_it_could_not_check(fresh_set, caplog):
+    manifest_path = os.path.join(fresh_set, tfrecords.MANIFEST_NAME)
+    manifest = tfrecords.read_manifest(fresh_set)
+    for entry in manifest["files"].values():
+        del entry["sha256"]
+    with open(manifest_path, "w") as handle:
+        json.dump(manifest, handle)
+    with caplog.at_level(logging.INFO, logger="progressive_infogan"):
+        data.check_records(fresh_set, [2], verify_hashes=True)
+    assert "has no hashes for faces-r03.tfrecords: only their sizes were checked" in caplog.text
+    os.remove(manifest_path)
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="progressive_infogan"):
+        data.check_records(fresh_set, [2])
+    assert "no manifest.json; record sizes and hashes not checked" in caplog.text

@@ -5,8 +5,11 @@ import concurrent.futures
 import glob
 import json
 import os
+import shutil
+import signal
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -98,3 +101,74 @@ def test_reproduce_smoke_trains_evaluates_and_writes_the_tables(tmp_path, tiny_f
     assert "exp_condition" in table and "0.3035" in table  # ours beside the thesis value
     assert "findings, scored over seeds" in (results / "tables.md").read_text()
     assert "`control_condition`" in (results / "findings.md").read_text()
+
+
+# Long enough phases that the signal lands mid-run, with a checkpoint at every step.
+LONG_SMOKE_FLAGS = "--min_steps=100000 --checkpoint_every_secs=0"
+
+
+def _start(command, tmp_path, **kwargs):
+    """A process whose output goes to files (a pipe could fill while the test waits)."""
+    stdout, stderr = open(tmp_path / "stdout.txt", "w+"), open(tmp_path / "stderr.txt", "w+")
+    return subprocess.Popen(command, stdout=stdout, stderr=stderr, text=True, **kwargs), stdout, stderr
+
+
+def _wait_for_a_checkpoint(process, model_dir, stderr, timeout=300):
+    deadline = time.time() + timeout
+    while not checkpoints.list_checkpoints(model_dir):
+        assert process.poll() is None, open(stderr.name).read()[-3000:]
+        assert time.time() < deadline, "no checkpoint was written"
+        time.sleep(0.2)
+
+
+def _children(pid):
+    with open(f"/proc/{pid}/task/{pid}/children") as handle:
+        return [int(child) for child in handle.read().split()]
+
+
+def test_a_script_stopped_by_sigterm_exits_75_after_its_checkpoint(tmp_path, tiny_faces):
+    model_dir = str(tmp_path / "run")
+    process, _, stderr = _start(
+        [sys.executable, os.path.join(ROOT, "experiments", "exp_vanilla.py"), "--size=smoke", f"--model_dir={model_dir}",
+         f"--data_dir={tiny_faces}", "--noprogress_bar", "--noexport", *LONG_SMOKE_FLAGS.split()],
+        tmp_path, cwd=ROOT, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
+    _wait_for_a_checkpoint(process, model_dir, stderr)
+    process.send_signal(signal.SIGTERM)
+    process.wait(timeout=300)
+    log = open(stderr.name).read()
+    assert process.returncode == 75, log[-3000:]
+    assert "rerun the same command to resume" in log
+    step, _ = checkpoints.list_checkpoints(model_dir)[-1]
+    assert 0 < step < schedule.total_steps(checkpoints.read_config(model_dir).schedule)
+
+
+def test_reproduce_does_not_evaluate_a_run_stopped_by_sigterm(tmp_path, tiny_faces):
+    runs = tmp_path / "runs"
+    env = {"RUNS_ROOT": str(runs), "RESULTS_DIR": str(tmp_path / "results"), "PYTHON": sys.executable,
+           "EXPERIMENTS": "exp_vanilla", "EXTRA_FLAGS": f"--data_dir={tiny_faces} {LONG_SMOKE_FLAGS}"}
+    process, stdout, stderr = _start(["bash", os.path.join(ROOT, "reproduce.sh"), "--smoke"], tmp_path,
+                                     env={**os.environ, **env, "TF_CPP_MIN_LOG_LEVEL": "2"})
+    _wait_for_a_checkpoint(process, str(runs / "exp_vanilla"), stderr)
+    (trainer,) = _children(process.pid)  # only the trainer is signalled, as by `kill PID` or a job's timeout
+    os.kill(trainer, signal.SIGTERM)
+    process.wait(timeout=600)
+    out, log = open(stdout.name).read(), open(stderr.name).read()
+    assert process.returncode == 75, log[-3000:]
+    assert "evaluate" not in out and "rerun 'bash reproduce.sh --smoke' to resume" in log
+    assert not (runs / "exp_vanilla" / "metrics.jsonl").exists()
+    assert not (tmp_path / "results").exists()
+
+
+def test_verify_data_refuses_a_damaged_record_before_training(tmp_path, tiny_faces):
+    data_dir = str(tmp_path / "faces")
+    shutil.copytree(tiny_faces, data_dir)
+    (damaged,) = glob.glob(os.path.join(data_dir, "*-r04.tfrecords"))  # phase 3's, an intact size
+    with open(damaged, "r+b") as handle:
+        handle.seek(os.path.getsize(damaged) // 2)
+        handle.write(b"\0\0\0\0")
+    model_dir = str(tmp_path / "run")
+    process = _run([sys.executable, os.path.join(ROOT, "experiments", "exp_vanilla.py"), "--size=smoke",
+                    f"--model_dir={model_dir}", f"--data_dir={data_dir}", "--verify_data", "--noexport"])
+    assert process.returncode != 0
+    assert f"{damaged} does not match its SHA-256" in process.stderr
+    assert not os.path.exists(model_dir)

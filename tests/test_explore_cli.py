@@ -78,3 +78,15 @@ def test_project_a_photo_file(small_run_dir, tmp_path, capsys):
     assert "reconstruction MSE" in capsys.readouterr().out
     with Image.open(tmp_path / "out" / "photo_edits.png") as image:
         assert image.size[0] >= 4 * 128
+
+
+@pytest.mark.parametrize("tool", ["project", "examples"])
+def test_a_bad_photo_is_reported_before_the_model_is_loaded(tmp_path, tool):
+    # The run directory does not exist: loading the model would fail on it first.
+    run_dir = str(tmp_path / "no_run")
+    with pytest.raises(Exception, match=r"--photo: photo .*absent.jpg does not exist"):
+        _run_cli([tool, f"--run_dir={run_dir}", f"--out={tmp_path / 'out'}", f"--photo={tmp_path / 'absent.jpg'}"])
+    (tmp_path / "text.jpg").write_bytes(b"not an image")
+    with pytest.raises(Exception, match=r"--photo: photo .*text.jpg is not a readable image"):
+        _run_cli([tool, f"--run_dir={run_dir}", f"--out={tmp_path / 'out'}", f"--photo={tmp_path / 'text.jpg'}"])
+    assert not os.path.exists(tmp_path / "out")

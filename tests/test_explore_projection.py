@@ -78,3 +78,28 @@ def test_load_photo_centre_crops_and_resizes(tmp_path):
     photo = projection.load_photo(str(tmp_path / "photo.png"), SIZE)
     assert photo.shape == (SIZE, SIZE, 3) and photo.dtype == np.float32
     np.testing.assert_allclose(photo, 1.0, atol=1e-6)
+
+
+def test_load_photo_turns_the_pixels_upright_by_their_exif_orientation(tmp_path):
+    upright = np.zeros([32, 32, 3], np.uint8)
+    upright[:8] = 255  # white along the top edge as a viewer shows the photo
+    # A camera held sideways stores the sensor's pixels turned and tags orientation 6
+    # ("rotate 90 degrees clockwise to display").
+    stored = Image.fromarray(upright).transpose(Image.Transpose.ROTATE_90)
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    stored.save(tmp_path / "sideways.jpg", quality=95, exif=exif)
+    photo = projection.load_photo(str(tmp_path / "sideways.jpg"), 32)
+    assert photo[:6].mean() > 0.9 and photo[10:].mean() < -0.9
+
+
+def test_read_photo_names_a_missing_or_undecodable_file(tmp_path):
+    with pytest.raises(FileNotFoundError, match=f"photo {tmp_path / 'absent.jpg'} does not exist"):
+        projection.read_photo(str(tmp_path / "absent.jpg"))
+    (tmp_path / "text.jpg").write_bytes(b"not an image")
+    with pytest.raises(ValueError, match=f"photo {tmp_path / 'text.jpg'} is not a readable image"):
+        projection.read_photo(str(tmp_path / "text.jpg"))
+    Image.fromarray(np.full([64, 64, 3], 90, np.uint8)).save(tmp_path / "whole.jpg")
+    (tmp_path / "cut.jpg").write_bytes((tmp_path / "whole.jpg").read_bytes()[:400])
+    with pytest.raises(ValueError, match="cut.jpg is not a readable image"):
+        projection.read_photo(str(tmp_path / "cut.jpg"))

@@ -1,3 +1,4 @@
+import logging
 import os
 import re
 import subprocess
@@ -7,7 +8,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from progressive_infogan import checkpoints, schedule, train
+from progressive_infogan import checkpoints, schedule, summaries, tfrecords, train
 from progressive_infogan import config as configs
 
 sys.path.insert(0, os.path.dirname(__file__))
@@ -140,6 +141,103 @@ def test_nan_gradients_zero_that_variable_only():
     np.testing.assert_array_equal(clean[0].numpy(), [0.0, 0.0])
     np.testing.assert_array_equal(clean[1].numpy(), [0.5])
     assert train._sanitize([None], variables[:1])[0].numpy().tolist() == [0.0, 0.0]
+
+
+def _train_in_process(model_dir, dataset_fn=train_driver.dataset_fn, **options):
+    options = configs.RunOptions(**{"model_dir": str(model_dir), "summary_every_steps": 5, "checkpoint_every_secs": 0.0,
+                                  "progress_bar": False, "keep_checkpoints": 2, **options})
+    return train.train(train_driver.CONFIG, options, dataset_fn=dataset_fn)
+
+
+def test_a_resume_falls_back_past_a_damaged_checkpoint(tmp_path, caplog):
+    _train_in_process(tmp_path, stop_at_step=5)
+    damaged = checkpoints.checkpoint_dir(str(tmp_path), 5)
+    with open(os.path.join(damaged, checkpoints.VARIABLES_FILE), "r+b") as handle:
+        handle.truncate(100)
+    stale = checkpoints.checkpoint_dir(str(tmp_path), 6) + ".partial"
+    os.makedirs(stale)
+    with caplog.at_level(logging.INFO, logger="progressive_infogan"):
+        result = _train_in_process(tmp_path, stop_at_step=7)
+    assert result["step"] == 7
+    assert f"resuming from {checkpoints.checkpoint_dir(str(tmp_path), 4)}" in caplog.text
+    assert f"{damaged} does not load" in caplog.text and os.path.isdir(damaged + ".corrupt")
+    assert not os.path.exists(stale)
+    assert [step for step, _ in checkpoints.list_checkpoints(str(tmp_path))] == [6, 7]
+
+
+def test_a_run_whose_checkpoints_all_lack_state_is_refused_not_restarted(tmp_path):
+    _train_in_process(tmp_path, stop_at_step=5)
+    before = checkpoints.list_checkpoints(str(tmp_path))
+    for _, path in before:
+        os.remove(os.path.join(path, checkpoints.STATE_FILE))
+    with pytest.raises(checkpoints.CheckpointError, match="Refusing to start again at step 0"):
+        _train_in_process(tmp_path, stop_at_step=7)
+    assert sorted(os.listdir(tmp_path / "checkpoints")) == [os.path.basename(path) for _, path in before]
+    assert all(os.path.isfile(os.path.join(path, checkpoints.VARIABLES_FILE)) for _, path in before)
+
+
+def test_an_input_position_that_does_not_restore_restarts_the_pipeline(tmp_path, caplog):
+    _train_in_process(tmp_path, stop_at_step=3)
+    assert os.path.exists(os.path.join(checkpoints.latest_checkpoint(str(tmp_path)), "data.index"))
+
+    def changed_pipeline(phase, batch):  # no shuffle: the saved position has nowhere to go
+        return train_driver.dataset_fn(phase, batch).unbatch().repeat().batch(batch, drop_remainder=True)
+
+    with caplog.at_level(logging.WARNING, logger="progressive_infogan"):
+        result = _train_in_process(tmp_path, dataset_fn=changed_pipeline, stop_at_step=5)
+    assert result["step"] == 5
+    assert "does not restore" in caplog.text and "restarting the pipeline" in caplog.text
+
+
+def _record_set(directory, count=64):
+    """`count` images at 16 px (levels 4, 8, 16): the driver's phases 2 and 3 read r03 and r04."""
+    images = np.random.default_rng(0).integers(0, 256, (count, 16, 16, 3), dtype=np.uint8)
+    with tfrecords.TFRecordSetWriter(str(directory), 16, prefix="faces") as writer:
+        for image in images:
+            writer.add_image(image)
+        writer.finish()
+    return str(directory)
+
+
+def test_a_damaged_record_is_named_and_the_last_completed_step_checkpointed(tmp_path, caplog):
+    data_dir = _record_set(tmp_path / "data")
+    path = os.path.join(data_dir, "faces-r03.tfrecords")
+    record_bytes = os.path.getsize(path) // 64
+    with open(path, "r+b") as handle:  # the last record's pixels: read after a few steps (shuffle buffer 40)
+        handle.seek(63 * record_bytes + record_bytes // 2)
+        handle.write(b"\xff\x00\xff\x00")
+    with caplog.at_level(logging.ERROR, logger="progressive_infogan"):
+        with pytest.raises(tf.errors.DataLossError, match=f"{path}: .*corrupted record at"):
+            _train_in_process(tmp_path / "run", dataset_fn=None, data_dir=data_dir, checkpoint_every_secs=1e9)
+    ((step, checkpoint),) = checkpoints.list_checkpoints(str(tmp_path / "run"))
+    assert 0 < step < schedule.phase_steps(train_driver.CONFIG.schedule, 2)
+    assert f"checkpointing step {step}" in caplog.text
+    assert not os.path.exists(os.path.join(checkpoint, "data.index"))  # the failed read moved the input
+
+
+def test_a_truncated_record_of_a_later_phase_is_refused_before_anything_is_written(tmp_path):
+    data_dir = _record_set(tmp_path / "data")
+    path = os.path.join(data_dir, "faces-r04.tfrecords")  # phase 3's
+    with open(path, "r+b") as handle:
+        handle.truncate(os.path.getsize(path) - 1)
+    with pytest.raises(ValueError, match=f"{path} has .* bytes"):
+        _train_in_process(tmp_path / "run", dataset_fn=None, data_dir=data_dir)
+    assert not os.path.exists(tmp_path / "run")
+
+
+def test_an_error_after_a_step_checkpoints_it_with_the_input_position(tmp_path, monkeypatch):
+    write_step = summaries.write_step
+
+    def failing_write_step(writer, step, *args):
+        if step == 6:
+            raise OSError("No space left on device")
+        return write_step(writer, step, *args)
+
+    monkeypatch.setattr(summaries, "write_step", failing_write_step)
+    with pytest.raises(OSError, match="No space left"):
+        _train_in_process(tmp_path, checkpoint_every_secs=1e9)  # summaries at steps 1, 6, 11
+    ((step, checkpoint),) = checkpoints.list_checkpoints(str(tmp_path))
+    assert step == 6 and os.path.exists(os.path.join(checkpoint, "data.index"))
 
 
 def test_a_run_directory_refuses_a_different_config(tmp_path):

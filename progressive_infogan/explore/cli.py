@@ -91,6 +91,12 @@ def _run_tool(tool: str, flag_values: flags.FlagValues) -> None:
     from progressive_infogan.latents import latents
 
     out = flag_values.out
+    photo_image = None
+    if tool in ("project", "examples") and flag_values.photo:
+        try:  # before the model, which takes far longer to load
+            photo_image = projection.read_photo(flag_values.photo)
+        except (OSError, ValueError) as error:
+            raise app.UsageError(f"--photo: {error}") from None
     os.makedirs(out, exist_ok=True)
     if tool == "examples":
         written = examples.write_examples(flag_values.run_dir, out, step=flag_values.step,
@@ -158,8 +164,8 @@ def _run_tool(tool: str, flag_values: flags.FlagValues) -> None:
         print(os.path.join(out, "summary.md"))
     elif tool == "project":
         size = 2 ** run.phase
-        if flag_values.photo:
-            photo = projection.load_photo(flag_values.photo, size)
+        if photo_image is not None:
+            photo = projection.fit_photo(photo_image, size)
         else:
             noise, code = latents(model_config, flag_values.seed + 1000, 0, 1)
             photo = common.generate(generator, noise, code, alpha=alpha)[0]

@@ -28,6 +28,7 @@ def write_examples(run_dir: str, out_dir: str, step: Optional[int] = None, photo
 
     Without `photo_path`, the 'photo' is an image the model generated itself (seed + 1000),
     which shows the projection's accuracy rather than how well real photos fit."""
+    photo_image = projection.read_photo(photo_path) if photo_path else None  # fails before the model loads
     run = checkpoints.load_run(run_dir, step=step)
     generator, model_config, alpha = run.generator, run.config.model, run.alpha
     os.makedirs(out_dir, exist_ok=True)
@@ -65,8 +66,8 @@ def write_examples(run_dir: str, out_dir: str, step: Optional[int] = None, photo
     written["interpolation"] = animation.write_animation(os.path.join(out_dir, "interpolation"), frames, mp4=mp4)
 
     size = 2 ** run.phase
-    if photo_path:
-        photo = projection.load_photo(photo_path, size)
+    if photo_image is not None:
+        photo = projection.fit_photo(photo_image, size)
     else:
         noise, code = latents(model_config, seed + 1000, 0, 1)
         photo = common.generate(generator, noise, code, alpha=alpha)[0]

@@ -10,11 +10,12 @@ optimised together as one batch: G runs in inference mode, so they do not intera
 from __future__ import annotations
 
 import dataclasses
+import os
 from typing import Mapping, Sequence
 
 import numpy as np
 import tensorflow as tf
-from PIL import Image
+from PIL import Image, ImageOps
 from tqdm import tqdm
 
 from progressive_infogan import figures
@@ -28,15 +29,33 @@ LOSSES = ("mse", "msssim", "mse+msssim")
 MSSSIM_SIZE = 256
 
 
+def read_photo(path: str) -> Image.Image:
+    """A photo file decoded as RGB, upright as a viewer shows it (its EXIF orientation applied).
+
+    Cheap next to loading a model, so the tools call it first: a missing or unreadable
+    photo fails at once, with its path."""
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"photo {path} does not exist")
+    try:
+        with Image.open(path) as image:
+            # Cameras store the sensor's pixels and say in EXIF how to turn them.
+            return ImageOps.exif_transpose(image).convert("RGB")
+    except (OSError, SyntaxError, ValueError) as error:  # PIL: unidentified, truncated, bad headers
+        raise ValueError(f"photo {path} is not a readable image: {error}") from None
+
+
+def fit_photo(image: Image.Image, resolution: int) -> np.ndarray:
+    """float32 [resolution, resolution, 3] in [-1, 1]: centre-cropped to a square, resized."""
+    width, height = image.size
+    side = min(width, height)
+    left, top = (width - side) // 2, (height - side) // 2
+    image = image.crop((left, top, left + side, top + side)).resize((resolution, resolution), Image.LANCZOS)
+    return np.asarray(image, np.float32) / 127.5 - 1.0
+
+
 def load_photo(path: str, resolution: int) -> np.ndarray:
-    """A photo file as float32 [resolution, resolution, 3] in [-1, 1]: centre-cropped to a square, resized."""
-    with Image.open(path) as image:
-        image = image.convert("RGB")
-        width, height = image.size
-        side = min(width, height)
-        left, top = (width - side) // 2, (height - side) // 2
-        image = image.crop((left, top, left + side, top + side)).resize((resolution, resolution), Image.LANCZOS)
-        return np.asarray(image, np.float32) / 127.5 - 1.0
+    """A photo file as float32 [resolution, resolution, 3] in [-1, 1] (read_photo, then fit_photo)."""
+    return fit_photo(read_photo(path), resolution)
 
 
 MSSSIM_WEIGHTS = (0.0448, 0.2856, 0.3001, 0.2363, 0.1333)
