@@ -10,7 +10,8 @@
   interpolation  --interpolation=slerp --interpolation_points=4     -> interpolation.gif (+ .mp4)
   summary        --coordinates=all --num_samples=8 --name_factors=auto -> summary.md, contact_sheet.png, strips/
   project        --photo=face.jpg --edits='5=2.5;5=-2.5' --loss=mse --projection_steps=300
-                                                                     -> photo_edits.png
+                                                                     -> photo_edits.png, photo_edits.npz
+                 --from_latents=photo_edits.npz --edits=...          (edits a saved projection again)
   examples       (one of each, for the README)                       -> all of the above
 
 Every tool loads the run's newest checkpoint (or --step) with the EMA generator and writes
@@ -53,6 +54,8 @@ flags.DEFINE_string("photo", None, "project: the photo file (centre-cropped and 
                     "Default: an image the model generates from --seed + 1000.")
 flags.DEFINE_string("edits", None, "project: edits, ';' between edits and ',' between coordinates of one edit, "
                     "e.g. '5=2.5;5=-2.5;17=1,18=-1'. Default: the first two coordinates at -2.5 and +2.5.")
+flags.DEFINE_string("from_latents", None, "project: edit a saved projection (the photo_edits.npz written beside "
+                    "an earlier photo_edits.png) instead of projecting a photo.")
 flags.DEFINE_enum("edit_mode", "set", ["set", "add"], "project: set the coordinates to the values or add them.")
 flags.DEFINE_integer("projection_steps", 300, "project: Adam steps.")
 flags.DEFINE_float("learning_rate", 0.05, "project: Adam learning rate.")
@@ -145,19 +148,27 @@ def _run_tool(tool: str) -> None:
         print(os.path.join(out, "summary.md"))
     elif tool == "project":
         size = 2 ** run.phase
+        if FLAGS.from_latents and FLAGS.photo:
+            raise app.UsageError("give --photo (project it) or --from_latents (a saved projection), not both")
         if FLAGS.photo:
             photo = projection.load_photo(FLAGS.photo, size)
-        else:
+        elif not FLAGS.from_latents:
             noise, code = common.sample_latents(model_config, 1, FLAGS.seed + 1000)
             photo = common.generate(generator, noise, code, alpha=alpha)[0]
         edits = (projection.parse_edits(FLAGS.edits) if FLAGS.edits
                  else [{c: v} for c in coordinates[:2] for v in (-2.5, 2.5)])
         path = os.path.join(out, "photo_edits.png")
+        if FLAGS.from_latents:
+            result, _, _ = projection.write_edits_from_latents(path, FLAGS.from_latents, generator, model_config,
+                                                               edits, mode=FLAGS.edit_mode, alpha=alpha)
+            print(f"edited {FLAGS.from_latents} (reconstruction MSE {result.mse:.5f}); {path}")
+            return
         result, _, _ = projection.write_photo_edits(
             path, generator, run.discriminator, model_config, photo, edits, mode=FLAGS.edit_mode, alpha=alpha,
             steps=FLAGS.projection_steps, learning_rate=FLAGS.learning_rate, loss=FLAGS.loss,
             restarts=FLAGS.restarts, seed=FLAGS.seed, prior_weight=FLAGS.prior_weight, progress=True)
-        print(f"reconstruction MSE {result.mse:.5f} (start {result.initial_mse:.5f}); {path}")
+        print(f"reconstruction MSE {result.mse:.5f} (start {result.initial_mse:.5f}); {path}; "
+              f"latents: {projection.latents_path(path)}")
 
 
 def _factor_options(run) -> dict:
