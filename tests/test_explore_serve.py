@@ -78,6 +78,19 @@ def test_the_model_is_described_block_by_block(server, summary_path):
     assert coordinates[0]["name"] is None  # not in the summary
 
 
+def test_describe_names_every_coordinate_at_start(small_run_dir):
+    explorer = serve.Explorer(small_run_dir, describe=True)
+    coordinates = {c["id"]: c for group in explorer.model_info()["groups"] for c in group["coordinates"]}
+    assert all(coordinates[c]["name"] for c in range(80))
+    assert coordinates[INEFFECTIVE_COORDINATE]["name"] == "no visible effect"
+    assert coordinates[EFFECTIVE_COORDINATE]["name"] != "no visible effect"
+
+
+def test_a_missing_summary_is_the_pages_error(small_run_dir, tmp_path):
+    explorer = serve.Explorer(small_run_dir, summary=str(tmp_path))
+    assert not explorer.model_info()["ok"] and "no " + str(tmp_path / "summary.json") in explorer.error
+
+
 def test_renders_are_the_generators_images(server, small_run_dir):
     status, _, body = _get(server, "api/seed?seed=7")
     code = json.loads(body)["code"]
