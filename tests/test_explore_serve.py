@@ -224,7 +224,7 @@ def test_a_bad_run_directory_shows_its_error_on_the_page(browser, bad_server, sm
     text = browser.evaluate("document.getElementById('error').innerText")
     assert "could not be loaded" in text and "no_such_run: no such file or directory" in text
     assert browser.evaluate("document.getElementById('error').offsetHeight") > 50
-    assert browser.evaluate("document.getElementById('main').hidden")
+    assert browser.evaluate("document.getElementById('main').offsetHeight") == 0  # no sliders, no image
     screenshot = browser.screenshot()
     # The error box's background (#fde8e8) fills a good part of the page.
     assert np.all(screenshot == [0xfd, 0xe8, 0xe8], axis=-1).mean() > 0.02
@@ -232,4 +232,5 @@ def test_a_bad_run_directory_shows_its_error_on_the_page(browser, bad_server, sm
     browser.evaluate(f"document.getElementById('path').value = {json.dumps(small_run_dir)}; "
                      "document.getElementById('load').click()")
     browser.wait_for(f"document.body.dataset.state === 'ready' && Number(document.body.dataset.renders) > 0 && {IDLE}")
-    assert not browser.evaluate("document.getElementById('main').hidden")
+    assert browser.evaluate("document.getElementById('main').offsetHeight") > 384
+    assert browser.evaluate("document.getElementById('error').offsetHeight") == 0

@@ -222,6 +222,7 @@ PAGE = r"""<!doctype html>
   header h1 { font-size: 17px; margin: 0; font-weight: 600; }
   header .source { font-size: 12px; opacity: 0.8; word-break: break-all; }
   main { display: flex; gap: 20px; padding: 16px; align-items: flex-start; }
+  [hidden] { display: none !important; }
   #view { position: sticky; top: 16px; flex: none; }
   #image { display: block; image-rendering: pixelated; background: #ddd; border: 1px solid #bbb; }
   #view .controls { margin-top: 10px; display: flex; flex-wrap: wrap; gap: 6px; align-items: center; }
