@@ -186,9 +186,12 @@ def _move_slider(browser, coordinate, value):
 def test_moving_a_slider_changes_the_image(browser, server):
     assert _open(browser, server) == "ready"
     # Sliders named after the feature summary, with their label; the seed's code to start with.
-    labels = browser.evaluate("[...document.querySelectorAll('.row')].map((row) => row.textContent)")
-    assert len(labels) == 80
-    assert any(text.startswith("no visible effect") and f"C{INEFFECTIVE_COORDINATE}" in text for text in labels)
+    rows = browser.evaluate("[...document.querySelectorAll('.row')].map((row) => "
+                            "[row.querySelector('label').textContent, row.querySelector('.name').textContent])")
+    assert [label for label, _ in rows] == [f"C{c}" for c in range(80)]
+    names = dict(rows)
+    assert names[f"C{INEFFECTIVE_COORDINATE}"] == "no visible effect" and names[f"C{EFFECTIVE_COORDINATE}"]
+    assert names["C0"] == ""
     value = browser.evaluate(f"Number(document.querySelector('input[data-coordinate=\"{EFFECTIVE_COORDINATE}\"]').value)")
     assert value == pytest.approx(generate.seed_latents(64, 80, [0])[1][0, EFFECTIVE_COORDINATE], abs=0.01)
 

@@ -69,9 +69,10 @@ def test_feature_summary_ranks_and_writes(small_run, tmp_path):
 
 
 def test_coordinates_are_named_after_their_factor_before_their_description():
-    records = [{"coordinate": 3, "description": "colour, eyes band; follows iris_hue (r=+0.90)", "factor": "iris_hue"},
-               {"coordinate": 5, "description": "structure, mouth / chin", "factor": None}]
-    assert summary.coordinate_names(records) == {3: "iris_hue", 5: "structure, mouth / chin"}
+    records = [{"coordinate": 3, "description": "colour, eyes band; follows iris_hue (r=+0.90)", "factor": "iris_hue",
+                "factor_correlation": 0.9012},
+               {"coordinate": 5, "description": "structure, mouth / chin", "factor": None, "factor_correlation": None}]
+    assert summary.coordinate_names(records) == {3: "iris_hue (r=+0.90)", 5: "structure, mouth / chin"}
 
 
 class FakeGenerator:

@@ -227,13 +227,13 @@ PAGE = r"""<!doctype html>
   #image { display: block; image-rendering: pixelated; background: #ddd; border: 1px solid #bbb; }
   #view .controls { margin-top: 10px; display: flex; flex-wrap: wrap; gap: 6px; align-items: center; }
   #seed { width: 90px; }
-  #sliders { flex: 1; display: grid; grid-template-columns: repeat(auto-fill, minmax(300px, 1fr)); gap: 12px; }
+  #sliders { flex: 1; display: grid; grid-template-columns: repeat(auto-fill, minmax(400px, 1fr)); gap: 12px; }
   details { background: #fff; border: 1px solid #ddd; border-radius: 4px; padding: 6px 10px; }
   summary { font-weight: 600; cursor: pointer; }
   details.inactive summary::after { content: " - not in G at this phase"; font-weight: normal; color: #888; }
-  .row { display: grid; grid-template-columns: 48px 1fr 46px; gap: 6px; align-items: center; margin: 3px 0; }
-  .row .name { grid-column: 1 / 4; font-size: 12px; color: #555; margin-top: 4px; white-space: nowrap;
-               overflow: hidden; text-overflow: ellipsis; }
+  .row { display: grid; grid-template-columns: 36px minmax(0, 1fr) 34% 40px; gap: 6px; align-items: center;
+         margin: 2px 0; }
+  .row .name { font-size: 12px; color: #555; white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }
   .row.inactive { opacity: 0.45; }
   .row output { font-variant-numeric: tabular-nums; text-align: right; }
   #error { display: none; margin: 16px; padding: 14px 16px; background: #fde8e8; border: 1px solid #e0a0a0;
@@ -338,13 +338,9 @@ function buildSliders() {
     for (const coordinate of group.coordinates) {
       const row = document.createElement("div");
       row.className = "row" + (coordinate.active ? "" : " inactive");
-      if (coordinate.name) {
-        const name = document.createElement("div");
-        name.className = "name";
-        name.textContent = coordinate.name;
-        name.title = coordinate.name;
-        row.appendChild(name);
-      }
+      const name = document.createElement("span");
+      name.className = "name";
+      name.textContent = name.title = coordinate.name || "";
       const label = document.createElement("label");
       label.textContent = coordinate.label;
       label.htmlFor = "slider-" + coordinate.id;
@@ -360,7 +356,7 @@ function buildSliders() {
         output.value = Number(input.value).toFixed(2);
         render();
       });
-      row.append(label, input, output);
+      row.append(label, name, input, output);
       details.appendChild(row);
     }
     container.appendChild(details);

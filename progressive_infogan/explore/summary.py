@@ -352,8 +352,14 @@ def summary_records(features: Sequence[CoordinateFeature]) -> List[Dict[str, obj
 
 
 def coordinate_names(records: Sequence[Dict[str, object]]) -> Dict[int, str]:
-    """Coordinate -> its name in a summary: the ground-truth factor it follows, else its description."""
-    return {int(record["coordinate"]): str(record.get("factor") or record["description"]) for record in records}
+    """Coordinate -> its name in a summary: the ground-truth factor it follows (and the sign of
+    their correlation), else its description."""
+    def name(record):
+        if record.get("factor"):
+            correlation = record.get("factor_correlation")
+            return record["factor"] + ("" if correlation is None else f" (r={correlation:+.2f})")
+        return str(record["description"])
+    return {int(record["coordinate"]): name(record) for record in records}
 
 
 def write_feature_summary(out_dir: str, generator, model_config: ModelConfig, coordinates: Sequence[int],
