@@ -161,3 +161,34 @@ class Browser:
                 except OSError:
                     pass
             shutil.rmtree(self.profile, ignore_errors=True)
+
+
+def screenshot_page(url: str, path: str, width: int = 1280, height: int = 800, timeout: float = 120.0) -> str:
+    """Wait for the explorer at `url` to answer and render, and save a screenshot of it (README figure)."""
+    import urllib.request
+
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            urllib.request.urlopen(url, timeout=10).close()
+            break
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(1)
+    browser = Browser(find_chromium(), width=width, height=height)
+    try:
+        browser.navigate(url)
+        browser.wait_for("document.body.dataset.state === 'error' || (Number(document.body.dataset.renders) > 0 "
+                         "&& document.body.dataset.pending === '0')", timeout=timeout)
+        Image.fromarray(browser.screenshot()).save(path, optimize=True)
+    finally:
+        browser.close()
+    return path
+
+
+if __name__ == "__main__":
+    import sys
+
+    # python tests/headless_browser.py URL OUT.png [WIDTH HEIGHT]
+    print(screenshot_page(sys.argv[1], sys.argv[2], *(int(v) for v in sys.argv[3:5])))
