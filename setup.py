@@ -3,11 +3,21 @@ import setuptools
 
 TENSORFLOW = "2.21.0"
 
+# The commands on PATH after `pip install` (progressive_infogan/console.py).
+CONSOLE_SCRIPTS = [
+    f"pinfogan-{name} = progressive_infogan.console:{name}"
+    for name in ("train", "evaluate", "tables", "explore", "serve", "generate", "export", "prepare")
+]
+
 setuptools.setup(
     name="progressive-infogan",
     version="0.1.0",
     description="Progressive GAN with InfoGAN codes: a faithful TF2/Keras reproduction of the thesis.",
-    packages=setuptools.find_packages(include=["progressive_infogan", "progressive_infogan.*"]),
+    # data_prep/ installs as progressive_infogan.data_prep, for pinfogan-prepare.
+    packages=setuptools.find_packages(include=["progressive_infogan", "progressive_infogan.*"])
+    + ["progressive_infogan.data_prep"],
+    package_dir={"progressive_infogan.data_prep": "data_prep"},
+    entry_points={"console_scripts": CONSOLE_SCRIPTS},
     python_requires=">=3.10",
     install_requires=[
         "absl-py==2.5.1",

@@ -32,3 +32,9 @@ for photo in orl_s1_1 synthetic_face; do
   "$python" -m progressive_infogan.explore.cli project --run_dir="$run" --out="$out/project_$photo" \
     --photo="$out/photos/$photo.png" --edits="19=-2.5;19=2.5;30=-2.5;30=2.5" --projection_steps=300
 done
+# The browser explorer (needs Chromium), its sliders named after the summary above.
+port=8765
+"$python" -m progressive_infogan.explore.serve --run_dir="$run" --summary="$out/summary" --port=$port &
+server=$!
+trap 'kill $server' EXIT
+"$python" tests/headless_browser.py "http://127.0.0.1:$port/?seed=3" docs/explorer.png 1280 800

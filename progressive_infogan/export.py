@@ -2,18 +2,28 @@
 
 Two forms, both mapping (noise, code) -> images in [-1, 1] with BN's moving statistics:
 a Keras file (`keras.saving.load_model` rebuilds the phase's generator) and a SavedModel
-whose `serving_default` signature needs only TensorFlow.
+whose `serving_default` signature needs only TensorFlow. Each also records its experiment,
+step, phase and alpha (`loader.export_metadata`), so that `progressive_infogan.load` gives
+back what the checkpoint gives.
+
+The Keras file holds this package's classes, and Keras 3 imports no module outside Keras
+while loading: `import progressive_infogan` (which registers them) before
+`keras.saving.load_model`, or use `progressive_infogan.load`. The SavedModel needs neither.
+
+    python -m progressive_infogan.export --checkpoint=RUN_OR_CHECKPOINT [--step=N] [--out=DIR]
 """
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
-from typing import List, Optional
+import sys
+from typing import List, Optional, Sequence
 
 import tensorflow as tf
 
-from progressive_infogan import checkpoints
+from progressive_infogan import checkpoints, loader
 
 
 class _Serving(tf.Module):
@@ -44,11 +54,54 @@ def export_run(path: str, step: Optional[int] = None, out_dir: Optional[str] = N
     temporary = keras_path + ".partial.keras"
     run.generator.save(temporary)
     os.replace(temporary, keras_path)
+    metadata = json.dumps(loader.export_metadata(run.config.name, run.step, run.phase, run.alpha, run.config.model),
+                          indent=2, sort_keys=True)
+    _write_text(loader.keras_metadata_path(keras_path), metadata)
     saved_model = os.path.join(out_dir, f"saved_model-{run.step:09d}")
     temporary = saved_model + ".partial"
     shutil.rmtree(temporary, ignore_errors=True)
     module = _Serving(run.generator, run.alpha)
     tf.saved_model.save(module, temporary, signatures={"serving_default": module.generate})
+    _write_text(os.path.join(temporary, loader.SAVED_MODEL_METADATA), metadata)
     shutil.rmtree(saved_model, ignore_errors=True)
     os.replace(temporary, saved_model)
     return [keras_path, saved_model]
+
+
+def _write_text(path: str, text: str) -> None:
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path + ".partial", "w") as handle:
+        handle.write(text)
+    os.replace(path + ".partial", path)
+
+
+def define_flags(flag_values) -> None:
+    from absl import flags
+
+    flags.DEFINE_string("checkpoint", None, "A run directory (its newest checkpoint, or --step) or one checkpoint "
+                        "directory.", flag_values=flag_values)
+    flags.DEFINE_integer("step", None, "With a run directory: the checkpoint of this step.", flag_values=flag_values)
+    flags.DEFINE_string("out", None, "Output directory; default: the run directory's export/.",
+                        flag_values=flag_values)
+    flags.mark_flag_as_required("checkpoint", flag_values=flag_values)
+
+
+def main(argv: Sequence[str]) -> None:
+    from absl import app, flags
+
+    if len(argv) > 1:
+        raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
+    FLAGS = flags.FLAGS
+    try:
+        paths = export_run(FLAGS.checkpoint, step=FLAGS.step, out_dir=FLAGS.out)
+    except (FileNotFoundError, ValueError) as error:
+        sys.exit(f"error: {error}")
+    for path in paths:
+        print(path)
+
+
+if __name__ == "__main__":
+    from absl import app, flags
+
+    define_flags(flags.FLAGS)
+    app.run(main)

@@ -90,3 +90,19 @@ def test_a_bad_photo_is_reported_before_the_model_is_loaded(tmp_path, tool):
     with pytest.raises(Exception, match=r"--photo: photo .*text.jpg is not a readable image"):
         _run_cli([tool, f"--run_dir={run_dir}", f"--out={tmp_path / 'out'}", f"--photo={tmp_path / 'text.jpg'}"])
     assert not os.path.exists(tmp_path / "out")
+    assert os.path.getsize(tmp_path / "out" / "photo_edits.npz") > 0
+
+
+def test_project_edits_a_saved_projection_again(small_run_dir, tmp_path, capsys):
+    _run_cli(["project", f"--run_dir={small_run_dir}", f"--out={tmp_path / 'first'}", "--edits=20=2.5;20=-2.5",
+              "--projection_steps=5"])
+    _run_cli(["project", f"--run_dir={small_run_dir}", f"--out={tmp_path / 'again'}", "--edits=20=2.5;20=-2.5",
+              f"--from_latents={tmp_path / 'first' / 'photo_edits.npz'}"])
+    assert "edited " in capsys.readouterr().out
+    with Image.open(tmp_path / "first" / "photo_edits.png") as first, \
+            Image.open(tmp_path / "again" / "photo_edits.png") as again:
+        np.testing.assert_array_equal(np.asarray(again), np.asarray(first))
+    assert not os.path.exists(tmp_path / "again" / "photo_edits.npz")
+    with pytest.raises(Exception, match="not both"):
+        _run_cli(["project", f"--run_dir={small_run_dir}", f"--out={tmp_path / 'x'}", "--photo=a.png",
+                  f"--from_latents={tmp_path / 'first' / 'photo_edits.npz'}"])

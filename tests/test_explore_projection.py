@@ -103,3 +103,41 @@ def test_read_photo_names_a_missing_or_undecodable_file(tmp_path):
     (tmp_path / "cut.jpg").write_bytes((tmp_path / "whole.jpg").read_bytes()[:400])
     with pytest.raises(ValueError, match="cut.jpg is not a readable image"):
         projection.read_photo(str(tmp_path / "cut.jpg"))
+
+
+def test_a_saved_projection_edits_again_without_projecting(small_run, tmp_path):
+    generator, discriminator, model_config = small_run.generator, small_run.discriminator, small_run.config.model
+    photo = common.generate(generator, *latents(model_config, 5, 0, 1))[0]
+    edits = [{EFFECTIVE_COORDINATE: 2.5}, {EFFECTIVE_COORDINATE: -2.5}]
+    path = str(tmp_path / "edits.png")
+    result, edited, figure = projection.write_photo_edits(path, generator, discriminator, model_config, photo, edits,
+                                                          steps=5)
+    saved = projection.latents_path(path)
+    assert saved == str(tmp_path / "edits.npz")
+    with np.load(saved) as data:
+        np.testing.assert_array_equal(data["noise"], result.noise)
+        np.testing.assert_array_equal(data["code"], result.code)
+        np.testing.assert_array_equal(data["photo"], photo)
+    again_path = str(tmp_path / "again.png")
+    again, edited_again, figure_again = projection.write_edits_from_latents(again_path, saved, generator, model_config,
+                                                                            edits)
+    assert again.mse == pytest.approx(result.mse, rel=1e-6) and again.initial_mse == pytest.approx(result.initial_mse)
+    np.testing.assert_allclose(again.reconstruction, result.reconstruction, atol=1e-6)
+    for one, other in zip(edited_again, edited):
+        np.testing.assert_allclose(one, other, atol=1e-6)
+    np.testing.assert_array_equal(figure_again, figure)
+    np.testing.assert_array_equal(np.asarray(Image.open(again_path)), figure)
+
+
+def test_a_projection_of_another_model_is_refused(small_run, tmp_path):
+    model_config = small_run.config.model
+    path = str(tmp_path / "other.npz")
+    np.savez(path, noise=np.zeros([1, 32], np.float32), code=np.zeros([1, model_config.code_size], np.float32),
+             photo=np.zeros([SIZE, SIZE, 3], np.float32))
+    with pytest.raises(ValueError, match="projected with another model"):
+        projection.load_projection(path, small_run.generator, model_config)
+    np.savez(path, noise=np.zeros([1, 64], np.float32))
+    with pytest.raises(ValueError, match="not a saved projection: no code, photo"):
+        projection.load_projection(path, small_run.generator, model_config)
+    with pytest.raises(FileNotFoundError, match="no saved projection"):
+        projection.load_projection(str(tmp_path / "missing.npz"), small_run.generator, model_config)

@@ -1,3 +1,4 @@
+import json
 import os
 
 import numpy as np
@@ -56,6 +57,22 @@ def test_feature_summary_ranks_and_writes(small_run, tmp_path):
     assert sorted(os.listdir(tmp_path / "strips")) == sorted(f"C{c}.png" for c in coordinates)
     assert f"(strips/C{EFFECTIVE_COORDINATE}.png)" in markdown
     assert result.strips[0].shape[:2] == (2 * 48 + 2, 5 * 48 + 4 * 2)
+    # summary.json: the same table for programs (the browser explorer names its sliders after it).
+    records = json.loads((tmp_path / "summary.json").read_text())["coordinates"]
+    assert [r["coordinate"] for r in records] == [f.coordinate for f in result.features]
+    assert records[-1] == dict(records[-1], rank=len(coordinates), coordinate=INEFFECTIVE_COORDINATE, block=6,
+                               change=0.0, kind="none", description="no visible effect", factor=None)
+    names = summary.coordinate_names(records)
+    assert names[INEFFECTIVE_COORDINATE] == "no visible effect"
+    assert names[EFFECTIVE_COORDINATE] == next(f.description for f in result.features
+                                               if f.coordinate == EFFECTIVE_COORDINATE)
+
+
+def test_coordinates_are_named_after_their_factor_before_their_description():
+    records = [{"coordinate": 3, "description": "colour, eyes band; follows iris_hue (r=+0.90)", "factor": "iris_hue",
+                "factor_correlation": 0.9012},
+               {"coordinate": 5, "description": "structure, mouth / chin", "factor": None, "factor_correlation": None}]
+    assert summary.coordinate_names(records) == {3: "iris_hue (r=+0.90)", 5: "structure, mouth / chin"}
 
 
 class FakeGenerator:

@@ -10,7 +10,8 @@
   interpolation  --interpolation=slerp --interpolation_points=4     -> interpolation.gif (+ .mp4)
   summary        --coordinates=all --num_samples=8 --name_factors=auto -> summary.md, contact_sheet.png, strips/
   project        --photo=face.jpg --edits='5=2.5;5=-2.5' --loss=mse --projection_steps=300
-                                                                     -> photo_edits.png
+                                                                     -> photo_edits.png, photo_edits.npz
+                 --from_latents=photo_edits.npz --edits=...          (edits a saved projection again)
   examples       (one of each, for the README)                       -> all of the above
 
 Every tool loads the run's newest checkpoint (or --step) with the EMA generator and writes
@@ -60,6 +61,8 @@ def define_flags(flag_values: flags.FlagValues) -> None:
                         "resolution). Default: an image the model generates from --seed + 1000.", **fv)
     flags.DEFINE_string("edits", None, "project: edits, ';' between edits and ',' between coordinates of one edit, "
                         "e.g. '5=2.5;5=-2.5;17=1,18=-1'. Default: the first two coordinates at -2.5 and +2.5.", **fv)
+    flags.DEFINE_string("from_latents", None, "project: edit a saved projection (the photo_edits.npz written "
+                        "beside an earlier photo_edits.png) instead of projecting a photo.", **fv)
     flags.DEFINE_enum("edit_mode", "set", ["set", "add"], "project: set the coordinates to the values or add them.",
                       **fv)
     flags.DEFINE_integer("projection_steps", 300, "project: Adam steps.", **fv)
@@ -164,19 +167,27 @@ def _run_tool(tool: str, flag_values: flags.FlagValues) -> None:
         print(os.path.join(out, "summary.md"))
     elif tool == "project":
         size = 2 ** run.phase
+        if flag_values.from_latents and photo_image is not None:
+            raise app.UsageError("give --photo (project it) or --from_latents (a saved projection), not both")
         if photo_image is not None:
             photo = projection.fit_photo(photo_image, size)
-        else:
+        elif not flag_values.from_latents:
             noise, code = latents(model_config, flag_values.seed + 1000, 0, 1)
             photo = common.generate(generator, noise, code, alpha=alpha)[0]
         edits = (projection.parse_edits(flag_values.edits) if flag_values.edits
                  else [{c: v} for c in coordinates[:2] for v in (-2.5, 2.5)])
         path = os.path.join(out, "photo_edits.png")
+        if flag_values.from_latents:
+            result, _, _ = projection.write_edits_from_latents(path, flag_values.from_latents, generator, model_config,
+                                                               edits, mode=flag_values.edit_mode, alpha=alpha)
+            print(f"edited {flag_values.from_latents} (reconstruction MSE {result.mse:.5f}); {path}")
+            return
         result, _, _ = projection.write_photo_edits(
             path, generator, run.discriminator, model_config, photo, edits, mode=flag_values.edit_mode, alpha=alpha,
             steps=flag_values.projection_steps, learning_rate=flag_values.learning_rate, loss=flag_values.loss,
             restarts=flag_values.restarts, seed=flag_values.seed, prior_weight=flag_values.prior_weight, progress=True)
-        print(f"reconstruction MSE {result.mse:.5f} (start {result.initial_mse:.5f}); {path}")
+        print(f"reconstruction MSE {result.mse:.5f} (start {result.initial_mse:.5f}); {path}; "
+              f"latents: {projection.latents_path(path)}")
 
 
 def _factor_options(run, flag_values: flags.FlagValues) -> dict:

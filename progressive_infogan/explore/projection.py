@@ -5,6 +5,9 @@ The projection is a 'shadow image' search as in the Neural Photo Editor: gradien
 noise 0 and the Q head's estimate of the code from D(photo); optional restarts start from
 random noise (and the same code estimate) and the best candidate wins. All candidates are
 optimised together as one batch: G runs in inference mode, so they do not interact.
+
+A projection is saved beside its figure (`photo_edits.npz`: noise, code, photo, ...), and
+`load_projection` reads it back to edit the same photo again without projecting it anew.
 """
 
 from __future__ import annotations
@@ -231,20 +234,76 @@ def edit_figure(projection: Projection, edited_images: Sequence[np.ndarray], lab
     return figures.stack_horizontally(panels, padding=4)
 
 
+def edit_projection(generator, projection: Projection, edits: Sequence[Mapping[int, float]], mode: str = "set",
+                    alpha: float = 1.0):
+    """Apply each edit to a projection in turn; (edited images, figure)."""
+    edited = [edit(generator, projection, one_edit, mode, alpha) for one_edit in edits]
+    sign = "" if mode == "set" else "+"
+    labels = [", ".join(f"C{c}{'=' if mode == 'set' else '+='}{v:{sign}.1f}" for c, v in one_edit.items())
+              for one_edit in edits]
+    return edited, edit_figure(projection, edited, labels)
+
+
 def edit_photo(generator, discriminator, model_config: ModelConfig, photo: np.ndarray,
                edits: Sequence[Mapping[int, float]], mode: str = "set", alpha: float = 1.0,
                **projection_options):
     """Project `photo`, apply each edit in turn; (projection, edited images, figure)."""
     projection = project(generator, discriminator, model_config, photo, alpha=alpha, **projection_options)
-    edited = [edit(generator, projection, one_edit, mode, alpha) for one_edit in edits]
-    sign = "" if mode == "set" else "+"
-    labels = [", ".join(f"C{c}{'=' if mode == 'set' else '+='}{v:{sign}.1f}" for c, v in one_edit.items())
-              for one_edit in edits]
-    return projection, edited, edit_figure(projection, edited, labels)
+    edited, figure = edit_projection(generator, projection, edits, mode, alpha)
+    return projection, edited, figure
+
+
+def latents_path(figure_path: str) -> str:
+    """Where a figure's projection is saved: beside it, `<name>.npz`."""
+    return os.path.splitext(figure_path)[0] + ".npz"
+
+
+def save_projection(path: str, projection: Projection) -> str:
+    """Write the projection (its noise [1, Z] and code [1, K], and the photo it was fitted to) as .npz."""
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    temporary = path + ".partial.npz"
+    np.savez(temporary, **{field.name: np.asarray(getattr(projection, field.name))
+                           for field in dataclasses.fields(Projection)})
+    os.replace(temporary, path)
+    return path
+
+
+def load_projection(path: str, generator, model_config: ModelConfig, alpha: float = 1.0) -> Projection:
+    """A saved projection, re-rendered by `generator` (its reconstruction and MSE are this model's)."""
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"{path}: no saved projection (the .npz beside a photo_edits.png)")
+    with np.load(path) as data:
+        fields = {name: data[name] for name in data.files}
+    missing = {"noise", "code", "photo"} - set(fields)
+    if missing:
+        raise ValueError(f"{path} is not a saved projection: no {', '.join(sorted(missing))}")
+    noise, code, photo = (np.asarray(fields[name], np.float32) for name in ("noise", "code", "photo"))
+    size = 2 ** generator.phase
+    if noise.shape != (1, model_config.noise_size) or code.shape != (1, model_config.code_size) \
+            or photo.shape != (size, size, 3):
+        raise ValueError(f"{path} was projected with another model: noise {noise.shape}, code {code.shape}, photo "
+                         f"{photo.shape}; this one takes (1, {model_config.noise_size}), "
+                         f"(1, {model_config.code_size}) and ({size}, {size}, 3)")
+    reconstruction = common.generate(generator, noise, code, alpha=alpha)[0]
+    return Projection(photo=photo, noise=noise, code=code, reconstruction=reconstruction,
+                      mse=float(np.mean((reconstruction - photo) ** 2)),
+                      initial_mse=float(fields.get("initial_mse", np.nan)),
+                      losses=np.asarray(fields.get("losses", np.zeros([0])), np.float32))
 
 
 def write_photo_edits(path: str, generator, discriminator, model_config: ModelConfig, photo: np.ndarray,
                       edits: Sequence[Mapping[int, float]], **options):
+    """The edit figure at `path` and its projection beside it (`latents_path`)."""
     projection, edited, figure = edit_photo(generator, discriminator, model_config, photo, edits, **options)
+    figures.write_png(path, figure)
+    save_projection(latents_path(path), projection)
+    return projection, edited, figure
+
+
+def write_edits_from_latents(path: str, latents_file: str, generator, model_config: ModelConfig,
+                             edits: Sequence[Mapping[int, float]], mode: str = "set", alpha: float = 1.0):
+    """Edit a saved projection again: the figure at `path`; (projection, edited images, figure)."""
+    projection = load_projection(latents_file, generator, model_config, alpha)
+    edited, figure = edit_projection(generator, projection, edits, mode, alpha)
     figures.write_png(path, figure)
     return projection, edited, figure

@@ -23,6 +23,7 @@ never names anything.
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
@@ -340,10 +341,33 @@ def summary_markdown(features: Sequence[CoordinateFeature], title: str = "Featur
     return "\n".join(lines) + "\n"
 
 
+SUMMARY_JSON = "summary.json"
+
+
+def summary_records(features: Sequence[CoordinateFeature]) -> List[Dict[str, object]]:
+    """The summary's table as JSON-ready rows, in rank order (what the browser explorer names its sliders after)."""
+    return [{"rank": rank + 1, "coordinate": int(f.coordinate), "block": int(f.block), "change": float(f.change),
+             "region": f.region, "kind": f.kind, "colour_fraction": float(f.colour_fraction),
+             "description": f.description, "factor": f.factor,
+             "factor_correlation": None if f.factor_correlation is None else float(f.factor_correlation)}
+            for rank, f in enumerate(features)]
+
+
+def coordinate_names(records: Sequence[Dict[str, object]]) -> Dict[int, str]:
+    """Coordinate -> its name in a summary: the ground-truth factor it follows (and the sign of
+    their correlation), else its description."""
+    def name(record):
+        if record.get("factor"):
+            correlation = record.get("factor_correlation")
+            return record["factor"] + ("" if correlation is None else f" (r={correlation:+.2f})")
+        return str(record["description"])
+    return {int(record["coordinate"]): name(record) for record in records}
+
+
 def write_feature_summary(out_dir: str, generator, model_config: ModelConfig, coordinates: Sequence[int],
                           title: str = "Feature summary", **options) -> FeatureSummary:
-    """`summary.md`, `contact_sheet.png` and one traversal strip per coordinate (`strips/C<id>.png`)
-    in `out_dir`."""
+    """`summary.md`, `summary.json`, `contact_sheet.png` and one traversal strip per coordinate
+    (`strips/C<id>.png`) in `out_dir`."""
     result = feature_summary(generator, model_config, coordinates, **options)
     os.makedirs(out_dir, exist_ok=True)
     for coordinate, strip in result.strips.items():
@@ -351,4 +375,6 @@ def write_feature_summary(out_dir: str, generator, model_config: ModelConfig, co
     figures.write_png(os.path.join(out_dir, "contact_sheet.png"), result.contact_sheet)
     with open(os.path.join(out_dir, "summary.md"), "w") as handle:
         handle.write(summary_markdown(result.features, title, factors=result))
+    with open(os.path.join(out_dir, SUMMARY_JSON), "w") as handle:
+        json.dump({"title": title, "coordinates": summary_records(result.features)}, handle, indent=2)
     return result

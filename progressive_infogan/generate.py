@@ -1,0 +1,163 @@
+"""Images per seed, in a flat folder that FID tools read: `seed0000.png`, ... and `latents.npz`.
+
+    python -m progressive_infogan.generate --source=RUN|CHECKPOINT|EXPORT --seeds=0-99 --out=DIR
+        [--code=C19=2.5,C3=-1] [--step=N] [--batch_size=32]
+
+Seed s is always the same image of a model: its latents are the project's sampler's first
+draw of seed s (`seed_latents`), whatever the other seeds of the command. `--code` sets
+coordinates, named as the figures label them ("C19"), to one value for every seed.
+`latents.npz` holds `seeds` [N], `noise` [N, Z] and `code` [N, K] (after the overrides), row
+i for `seed<seeds[i]>.png`: G(noise[i], code[i]) is that image.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+from typing import Dict, List, Mapping, Optional, Sequence, Tuple
+
+import numpy as np
+from PIL import Image
+from tqdm import tqdm
+
+from progressive_infogan import figures
+from progressive_infogan.latents import latents
+
+LATENTS_FILE = "latents.npz"
+_LABEL = re.compile(r"^C(\d+)$")
+
+
+def seed_latents(noise_size: int, code_size: int, seeds: Sequence[int]) -> Tuple[np.ndarray, np.ndarray]:
+    """(noise [N, Z], code [N, K]) of each seed: the sampler's first draw of that seed."""
+    # The one place that says which draw a seed's image is.
+    sizes = _Sizes(noise_size, code_size)
+    noise = np.zeros([len(seeds), noise_size], np.float32)
+    code = np.zeros([len(seeds), code_size], np.float32)
+    for row, seed in enumerate(seeds):
+        noise[row], code[row] = (np.asarray(part)[0] for part in latents(sizes, int(seed), 0, 1))
+    return noise, code
+
+
+class _Sizes:
+    """What the sampler reads of a model's configuration (an export need not have the rest)."""
+
+    def __init__(self, noise_size: int, code_size: int):
+        self.noise_size, self.code_size = noise_size, code_size
+
+
+def parse_seeds(text: str) -> List[int]:
+    """'0-99' or '0,5,7' or '0-9,20,30-31' -> seeds in the order given; a seed appears once."""
+    seeds: List[int] = []
+    for part in filter(None, (item.strip() for item in str(text).split(","))):
+        match = re.fullmatch(r"(\d+)(?:-(\d+))?", part)
+        if not match:
+            raise ValueError(f"--seeds: {part!r} is not a seed or a range like 0-99")
+        first, last = int(match.group(1)), int(match.group(2) or match.group(1))
+        if last < first:
+            raise ValueError(f"--seeds: the range {part!r} runs backwards")
+        seeds.extend(range(first, last + 1))
+    if not seeds:
+        raise ValueError("--seeds: no seeds given")
+    if len(set(seeds)) != len(seeds):
+        raise ValueError("--seeds: a seed is given twice (one file per seed)")
+    return seeds
+
+
+def parse_code_values(text: Optional[str], code_size: Optional[int] = None) -> Dict[int, float]:
+    """'C19=2.5,C3=-1' -> {19: 2.5, 3: -1.0}: coordinates by their figure label, checked against
+    the code's size when it is given."""
+    values: Dict[int, float] = {}
+    for item in filter(None, (part.strip() for part in (text or "").split(","))):
+        label, separator, value = item.partition("=")
+        match = _LABEL.match(label.strip())
+        if not separator or not match:
+            raise ValueError(f"--code: {item!r} is not C<coordinate>=<value>, e.g. C19=2.5")
+        coordinate = int(match.group(1))
+        if code_size is not None and coordinate >= code_size:
+            raise ValueError(f"--code: {label.strip()} is not in this model's code (C0..C{code_size - 1})"
+                             if code_size else f"--code: {label.strip()}: this model has no code")
+        try:
+            values[coordinate] = float(value)
+        except ValueError:
+            raise ValueError(f"--code: {item!r}: {value!r} is not a number") from None
+    return values
+
+
+def with_code_values(code: np.ndarray, values: Mapping[int, float]) -> np.ndarray:
+    code = np.array(code, np.float32)
+    for coordinate, value in values.items():
+        code[:, coordinate] = value
+    return code
+
+
+def seed_file_name(seed: int) -> str:
+    return f"seed{seed:04d}.png"
+
+
+def generate_images(generator, seeds: Sequence[int], out_dir: str, code_values: Optional[Mapping[int, float]] = None,
+                    batch_size: int = 32, progress: bool = False) -> List[str]:
+    """Write one PNG per seed and `latents.npz` into `out_dir`; the PNG paths.
+
+    `generator` is a `loader.LoadedGenerator` (`progressive_infogan.load`)."""
+    seeds = [int(seed) for seed in seeds]
+    noise, code = seed_latents(generator.noise_size, generator.code_size, seeds)
+    code = with_code_values(code, code_values or {})
+    os.makedirs(out_dir, exist_ok=True)
+    paths = []
+    with tqdm(total=len(seeds), desc="generate", unit="image", disable=not progress) as bar:
+        for start in range(0, len(seeds), batch_size):
+            images = figures.to_uint8(generator(noise[start:start + batch_size], code[start:start + batch_size]))
+            for seed, image in zip(seeds[start:start + batch_size], images):
+                paths.append(os.path.join(out_dir, seed_file_name(seed)))
+                Image.fromarray(image).save(paths[-1])
+            bar.update(len(images))
+    # Last, so that a folder with latents.npz has all its images.
+    temporary = os.path.join(out_dir, LATENTS_FILE + ".partial.npz")
+    np.savez(temporary, seeds=np.asarray(seeds, np.int64), noise=noise, code=code)
+    os.replace(temporary, os.path.join(out_dir, LATENTS_FILE))
+    return paths
+
+
+def define_flags(flag_values) -> None:
+    from absl import flags
+
+    fv = dict(flag_values=flag_values)
+    flags.DEFINE_string("source", None, "A run directory (its newest checkpoint, or --step), a checkpoint directory, "
+                        "an exported .keras file or an exported SavedModel directory.", **fv)
+    flags.DEFINE_string("seeds", "0-99", "Seeds, e.g. '0-99', '0,5,7' or '0-9,20': one image per seed.", **fv)
+    flags.DEFINE_string("out", None, "Output folder (flat: seed0000.png ... and latents.npz); created if missing.",
+                        **fv)
+    flags.DEFINE_string("code", None, "Code coordinates to set for every seed, by their figure labels: "
+                        "'C19=2.5,C3=-1'.", **fv)
+    flags.DEFINE_integer("step", None, "With a run directory: the checkpoint of this step (default: the newest).",
+                         **fv)
+    flags.DEFINE_integer("batch_size", 32, "Images per generator call.", **fv)
+    flags.mark_flags_as_required(["source", "out"], **fv)
+
+
+def main(argv: Sequence[str]) -> None:
+    from absl import app, flags
+
+    from progressive_infogan import loader
+
+    if len(argv) > 1:
+        raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
+    FLAGS = flags.FLAGS
+    try:
+        seeds = parse_seeds(FLAGS.seeds)
+        parse_code_values(FLAGS.code)  # a malformed label fails before the model loads
+        generator = loader.load(FLAGS.source, step=FLAGS.step)
+        values = parse_code_values(FLAGS.code, generator.code_size)
+    except (FileNotFoundError, ValueError) as error:
+        sys.exit(f"error: {error}")
+    print(generator.describe())
+    paths = generate_images(generator, seeds, FLAGS.out, values, batch_size=FLAGS.batch_size, progress=True)
+    print(f"{len(paths)} images and {LATENTS_FILE} in {FLAGS.out}")
+
+
+if __name__ == "__main__":
+    from absl import app, flags
+
+    define_flags(flags.FLAGS)
+    app.run(main)
