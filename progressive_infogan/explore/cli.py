@@ -94,6 +94,8 @@ def _run_tool(tool: str, flag_values: flags.FlagValues) -> None:
     from progressive_infogan.latents import latents
 
     out = flag_values.out
+    if tool == "project" and flag_values.from_latents and flag_values.photo:
+        raise app.UsageError("give --photo (project it) or --from_latents (a saved projection), not both")
     photo_image = None
     if tool in ("project", "examples") and flag_values.photo:
         try:  # before the model, which takes far longer to load
@@ -167,8 +169,6 @@ def _run_tool(tool: str, flag_values: flags.FlagValues) -> None:
         print(os.path.join(out, "summary.md"))
     elif tool == "project":
         size = 2 ** run.phase
-        if flag_values.from_latents and photo_image is not None:
-            raise app.UsageError("give --photo (project it) or --from_latents (a saved projection), not both")
         if photo_image is not None:
             photo = projection.fit_photo(photo_image, size)
         elif not flag_values.from_latents:
