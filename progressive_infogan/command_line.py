@@ -15,10 +15,15 @@ metrics.ground_truth). Each one
 from __future__ import annotations
 
 import dataclasses
+import os
 import sys
 from typing import Any, Callable, Dict, Sequence
 
 from absl import app, flags
+
+from progressive_infogan.errors import UserError
+
+EXIT_USAGE = 2  # a UserError: bad input the message explains
 
 
 def fields_from_flags(cls, flag_values: flags.FlagValues, *, skip_none: bool = False) -> Dict[str, Any]:
@@ -48,6 +53,10 @@ def run(main: Callable[[Sequence[str]], None], define_flags: Callable[[flags.Fla
     def checked_main(argv: Sequence[str]) -> None:
         if len(argv) > 1 and not takes_arguments:
             raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
-        main(argv)
+        try:
+            main(argv)
+        except UserError as error:
+            print(f"{os.path.basename(sys.argv[0])}: error: {error}", file=sys.stderr)
+            sys.exit(EXIT_USAGE)
 
     app.run(checked_main)

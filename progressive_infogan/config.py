@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from typing import TYPE_CHECKING, Any, Dict, Mapping, Optional, Tuple
+import typing
+from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Optional, Tuple
+
+from progressive_infogan.errors import UserError
 
 if TYPE_CHECKING:
     from progressive_infogan.code_layout import CodeLayout
@@ -47,6 +50,10 @@ class ModelConfig:
     d_channels_at_2x2: int = 4096
     d_channels_max: int = 512
     width_multiplier: float = 1.0
+    # Units of D's 4x4 dense h2, which the block-2 Q heads and the logit read. None: d_channels(0),
+    # scaled like every layer (512 at full width). A scale adaptation of reduced sizes: at 1/8 width
+    # h2 has 64 units for up to 80 code coordinates (docs/training_health.md).
+    d_head_units: Optional[int] = None
     # append_channels: the code's projection has C_G(d-1) / append_channels_div channels.
     append_channels_div: int = 1
     # D's fromRGB also sees n high-pass residuals of the image (the thesis runs most likely
@@ -93,6 +100,10 @@ class ModelConfig:
     def d_channels(self, level: int) -> int:
         base = min(self.d_channels_at_2x2 // 2 ** (level - 1), self.d_channels_max)
         return max(1, int(round(base * self.width_multiplier)))
+
+    @property
+    def d_head_width(self) -> int:
+        return self.d_head_units if self.d_head_units is not None else self.d_channels(0)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -164,6 +175,53 @@ class ExperimentConfig:
             loss=_from_dict(LossConfig, raw["loss"]),
             optimizer=_from_dict(OptimizerConfig, raw["optimizer"]),
         )
+
+
+def differences(stored: ExperimentConfig, current: ExperimentConfig) -> List[str]:
+    """'section.field: stored X, now Y' for every field where two configs differ."""
+    flat = lambda config: {f"{section}.{field}" if isinstance(values, dict) else section: value  # noqa: E731
+                           for section, values in dataclasses.asdict(config).items()
+                           for field, value in (values.items() if isinstance(values, dict) else [(None, values)])}
+    old, new = flat(stored), flat(current)
+    return [f"{key}: stored {old[key]!r}, now {new[key]!r}" for key in sorted(old) if old[key] != new[key]]
+
+
+def _accepts(annotation: Any, value: Any) -> bool:
+    """Whether a JSON-parsed `value` fits a field's type (ints widen to float)."""
+    if annotation is Any:
+        return True
+    if typing.get_origin(annotation) is typing.Union:
+        return any(_accepts(option, value) for option in typing.get_args(annotation))
+    if annotation is type(None):
+        return value is None
+    if typing.get_origin(annotation) is tuple or annotation is tuple:
+        return isinstance(value, tuple)
+    if annotation is float:
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    return isinstance(value, annotation) and not (annotation is int and isinstance(value, bool))
+
+
+def override(config: ExperimentConfig, assignment: str) -> ExperimentConfig:
+    """`config` with one 'section.field=value' applied (`--override`); value is JSON or a bare string."""
+    key, separator, text = assignment.partition("=")
+    section, _, field = key.strip().partition(".")
+    current = getattr(config, section, None) if separator else None
+    if not dataclasses.is_dataclass(current) or field not in {f.name for f in dataclasses.fields(current)}:
+        sections = ", ".join(f.name for f in dataclasses.fields(config) if f.name != "name")
+        raise UserError(f"--override={assignment!r}: expected SECTION.FIELD=VALUE with SECTION one of "
+                         f"{sections} and FIELD one of its config's fields (config.py)")
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError:
+        value = text
+    if isinstance(value, list):
+        value = tuple(tuple(item) if isinstance(item, list) else item for item in value)
+    annotation = typing.get_type_hints(type(current))[field]
+    if not _accepts(annotation, value):
+        raise UserError(f"--override={assignment!r}: {key} takes {annotation}, got {value!r}")
+    if annotation is float:
+        value = float(value)
+    return config.replace(**{section: {field: value}})
 
 
 def _from_dict(cls, raw: Mapping[str, Any]):

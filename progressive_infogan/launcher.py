@@ -46,6 +46,10 @@ def define_flags(flag_values: flags.FlagValues) -> None:
                       "(the original code). text: over the whole phase (the thesis text).", flag_values=flag_values)
     flags.DEFINE_integer("fromrgb_image_diffs", None, "High-pass residual images added to D's fromRGB input "
                          "(the thesis runs most likely used 2; the original HEAD uses 0).", flag_values=flag_values)
+    flags.DEFINE_multi_string("override", [], "Any config field, as SECTION.FIELD=VALUE (VALUE in JSON), e.g. "
+                              "--override=loss.mi_weight=5 --override=model.d_head_units=512; applied last and "
+                              "recorded in config.json. Sections: model, schedule, loss, optimizer (config.py).",
+                              flag_values=flag_values)
     flags.DEFINE_integer("seed", 0, "Seed of the latents, data order and fresh variables.", flag_values=flag_values)
     flags.DEFINE_enum("preprocessing", "original", ["original", "plain"], "original: the thesis's crop and "
                       "resize from the next resolution's record. plain: each phase's own record, /127.5-1.",
@@ -79,8 +83,10 @@ EXIT_STOPPED = 75
 def experiment_config(name: str, size: configs.Size, *, stop_after: Optional[int] = None,
                       width_multiplier: Optional[float] = None, images_per_phase: Optional[int] = None,
                       min_steps: Optional[int] = None, batch_sizes: Optional[Mapping[int, int]] = None,
-                      fade: str = "code", fromrgb_image_diffs: Optional[int] = None) -> configs.ExperimentConfig:
-    """The preset `name` at `size`, with the fields the command line overrides (None: the size's)."""
+                      fade: str = "code", fromrgb_image_diffs: Optional[int] = None,
+                      overrides: Sequence[str] = ()) -> configs.ExperimentConfig:
+    """The preset `name` at `size`, with the fields the command line overrides (None: the size's),
+    then the 'section.field=value' `overrides`."""
     config = size.apply(configs.preset(name))
     schedule = {field: value for field, value in
                 (("stop_after", stop_after), ("images_per_phase", images_per_phase), ("min_steps", min_steps))
@@ -94,7 +100,10 @@ def experiment_config(name: str, size: configs.Size, *, stop_after: Optional[int
         model["width_multiplier"] = width_multiplier
     if fromrgb_image_diffs is not None:
         model["fromrgb_image_diffs"] = fromrgb_image_diffs
-    return config.replace(schedule=schedule, model=model)
+    config = config.replace(schedule=schedule, model=model)
+    for assignment in overrides:
+        config = configs.override(config, assignment)
+    return config
 
 
 def parse_batch_sizes(text: Optional[str]) -> dict:
@@ -124,7 +133,7 @@ def launch_from_flags(name: str, flag_values: flags.FlagValues) -> Launch:
         name, size, stop_after=flag_values.stop_after, width_multiplier=flag_values.width_multiplier,
         images_per_phase=flag_values.images_per_phase, min_steps=flag_values.min_steps,
         batch_sizes=parse_batch_sizes(flag_values.batch_sizes), fade=flag_values.fade,
-        fromrgb_image_diffs=flag_values.fromrgb_image_diffs)
+        fromrgb_image_diffs=flag_values.fromrgb_image_diffs, overrides=flag_values.override)
     options = command_line.fields_from_flags(configs.RunOptions, flag_values)
     options["data_dir"] = options["data_dir"] or ""
     return Launch(size=size, config=config, options=configs.RunOptions(**options), export=flag_values.export)

@@ -143,14 +143,15 @@ class DiscriminatorBlock(keras.layers.Layer):
 
 
 class DiscriminatorHead(keras.layers.Layer):
-    """Block 2: minibatch variance plane, conv 3x3, flatten, dense -> h2 (512 at full width)."""
+    """Block 2: minibatch variance plane, conv 3x3, flatten, dense -> h2 (512 at full width;
+    `ModelConfig.d_head_units` keeps it wider at reduced sizes)."""
 
     def __init__(self, config: ModelConfig, **kwargs):
         super().__init__(name="block_2", **kwargs)
         self.slope = config.leaky_relu_slope
         self.minibatch_variance = layers.MinibatchVariance(name="minibatch_variance")
         self.conv = layers.EqualizedConv2D(config.d_channels(1), name="conv")
-        self.dense = layers.EqualizedDense(config.d_channels(0), name="dense")
+        self.dense = layers.EqualizedDense(config.d_head_width, name="dense")
 
     def call(self, x):
         x = layers.leaky_relu(self.conv(self.minibatch_variance(x)), self.slope)

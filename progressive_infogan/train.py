@@ -22,6 +22,8 @@ import numpy as np
 import tensorflow as tf
 
 from progressive_infogan import checkpoints, growth, losses, networks, schedule, summaries
+from progressive_infogan import config as configs
+from progressive_infogan.errors import UserError
 from progressive_infogan.config import PRECISIONS, STRATEGIES, ExperimentConfig, RunOptions
 from progressive_infogan.latents import latents
 
@@ -188,10 +190,13 @@ def _write_config(config: ExperimentConfig, model_dir: str) -> None:
     text = config.to_json()
     if os.path.exists(path):
         with open(path) as handle:
-            existing = handle.read()
-        if existing != text:
-            raise ValueError(
-                f"{model_dir} holds a run with a different configuration (see its config.json); "
+            # Parsed, not compared as text: a field added to the configs since the run started
+            # reads as its default, so older runs still resume.
+            stored = ExperimentConfig.from_json(handle.read())
+        changed = configs.differences(stored, config)
+        if changed:
+            raise UserError(
+                f"{model_dir} holds a run of {stored.name} with a different configuration ({'; '.join(changed)}); "
                 "pass the same flags to resume it, or choose a new --model_dir")
         return
     _write_text(path, text)

@@ -1,5 +1,7 @@
 """Tests for progressive_infogan/config.py: the presets, their serialisation and the width formulas."""
 
+import dataclasses
+import json
 import os
 
 import pytest
@@ -68,3 +70,37 @@ def test_coordinate_ranges_and_schedule_groups():
     assert gradual.coordinate_ranges() == {2: range(0, 80)}
     assert gradual.coordinate_ranges(gradual.groups) == {b: range(16 * (b - 2), 16 * (b - 1)) for b in range(2, 7)}
     assert configs.preset("exp_condition_4vars").model.coordinate_ranges()[6] == range(16, 20)
+
+
+def test_override_sets_a_typed_field_and_refuses_bad_ones():
+    config = configs.preset("exp_condition")
+    changed = configs.override(configs.override(config, "loss.mi_weight=5"), "model.d_head_units=512")
+    assert changed.loss.mi_weight == 5.0 and isinstance(changed.loss.mi_weight, float)
+    assert changed.model.d_head_units == 512
+    assert configs.override(config, "model.code_sizes=[[2, 8]]").model.code_sizes == ((2, 8),)
+    assert configs.override(config, "model.injection=append").model.injection == "append"
+    for bad in ("loss.mi_weigth=5", "mi_weight=5", "name.x=1", "loss.mi_weight", "model.d_head_units=x",
+                "schedule.stop_after=2.5", "model.unmask=1"):
+        with pytest.raises(configs.UserError, match="--override"):
+            configs.override(config, bad)
+
+
+def test_differences_name_each_changed_field():
+    config = configs.preset("exp_condition")
+    changed = config.replace(loss=dict(consistency_weight=30.0), schedule=dict(stop_after=5))
+    assert configs.differences(config, changed) == [
+        "loss.consistency_weight: stored 0.0, now 30.0", "schedule.stop_after: stored 7, now 5"]
+    assert configs.differences(config, config) == []
+
+
+def test_a_stored_config_without_a_newer_field_reads_as_its_default():
+    config = configs.preset("exp_vanilla")
+    raw = json.loads(config.to_json())
+    del raw["model"]["d_head_units"]  # as written before the field existed
+    assert configs.ExperimentConfig.from_json(json.dumps(raw)) == config
+
+
+def test_the_head_width_keeps_its_own_units_at_reduced_width():
+    model = configs.ModelConfig(width_multiplier=1 / 8)
+    assert model.d_head_width == model.d_channels(0) == 64
+    assert dataclasses.replace(model, d_head_units=512).d_head_width == 512

@@ -1,3 +1,5 @@
+import dataclasses
+
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -126,3 +128,11 @@ def test_full_size_q_heads_read_the_flattened_block_outputs(full_size_condition)
     _, discriminator = full_size_condition
     fan_in = {block: head.kernel.shape[0] for block, head in discriminator.q_heads.items()}
     assert fan_in == {"2": 512, "3": 8192, "4": 32768, "5": 131072, "6": 524288}
+
+
+def test_the_head_units_set_h2_and_the_block_2_q_heads_fan_in():
+    model_config = dataclasses.replace(small("exp_vanilla"), d_head_units=24)
+    discriminator = networks.build_discriminator(model_config, 3)
+    discriminator(tf.zeros([2, 8, 8, 3]))
+    assert discriminator.head.dense.units == 24
+    assert discriminator.q_heads["2"].kernel.shape == (24, 80)
