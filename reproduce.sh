@@ -4,6 +4,9 @@
 # results/<mode>/ (mean ± sd over seeds; per-seed values in fig<N>_seeds.csv).
 #
 #   bash reproduce.sh --full --data_dir=DIR   thesis-scale runs (GPU; days per run)
+#   bash reproduce.sh --cpu --seeds=0,1,2      the evidence: the seven experiments whose findings the
+#                                             thesis compares, at the `cpu` size, over seeds (~15 min
+#                                             per experiment and seed on a 2-core CPU)
 #   bash reproduce.sh --quick                 a scaled-down reproduction on the synthetic faces
 #                                             (~35 min per seed on a 2-core CPU)
 #   bash reproduce.sh --smoke                 seconds to minutes; the test suite runs it
@@ -17,7 +20,9 @@
 #
 # Resumable: rerun the same command to continue. A finished run is not retrained (its script
 # resumes at its last step and returns) and a finished evaluation is skipped, so the evidence
-# can be built over several sittings. A run that stops early (SIGTERM: its script exits 75)
+# can be built over several sittings. Each evaluated run's record (config.json, run_options.json,
+# metrics.jsonl) is copied to RESULTS_DIR/runs/<run>/, and the tables are built from those
+# records: commit them, and a later sitting on another machine skips those runs. A run that stops early (SIGTERM: its script exits 75)
 # stops this script, with the same code, before its evaluation.
 #
 # Environment: PYTHON (default .venv/bin/python if present), RUNS_ROOT, RESULTS_DIR,
@@ -25,7 +30,7 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 
-usage="usage: bash reproduce.sh --full|--quick|--smoke [--seeds=0,1,2] [--data_dir=DIR] [--allow_synthetic]"
+usage="usage: bash reproduce.sh --full|--cpu|--quick|--smoke [--seeds=0,1,2] [--data_dir=DIR] [--allow_synthetic]"
 mode="${1:---quick}"
 invocation="bash reproduce.sh ${*:-$mode}"
 [ $# -gt 0 ] && shift
@@ -38,6 +43,7 @@ for argument in "$@"; do
     *) echo "$usage" >&2; exit 2 ;;
   esac
 done
+metrics="fid,msssim_diversity,infogan,isolation"
 case "$mode" in
   --full)
     size=full; protocol=thesis
@@ -49,6 +55,11 @@ case "$mode" in
            "comparable with the thesis's" >&2
       exit 2
     fi ;;
+  --cpu)
+    size=cpu; protocol=quick
+    metrics="$metrics,disentanglement"
+    default_experiments="exp_vanilla exp_condition exp_consistency_30 exp_consistency_300 exp_condition_8vars
+      exp_condition_4vars exp_noinfo" ;;
   --quick)
     size=quick; protocol=quick
     default_experiments="exp_vanilla exp_condition exp_consistency_300 exp_condition_4vars" ;;
@@ -64,6 +75,7 @@ if [ -z "${PYTHON:-}" ]; then
 fi
 runs_root="${RUNS_ROOT:-runs/$name}"
 results_dir="${RESULTS_DIR:-results/$name}"
+records_dir="$results_dir/runs"
 experiments="${EXPERIMENTS:-$default_experiments}"
 data_flag=""
 [ -n "$data_dir" ] && data_flag="--data_dir=$data_dir"
@@ -78,6 +90,14 @@ for experiment in $experiments; do
     run_dir="$runs_root/$experiment"
     [ "$seed" != 0 ] && run_dir="${run_dir}_seed$seed"
     script="experiments/$experiment.py"
+    # A run's record (config, run options, metrics) is kept in the results, which are committed;
+    # its checkpoints are not. A run recorded in an earlier sitting, perhaps on another machine,
+    # is not retrained.
+    record="$records_dir/$(basename "$run_dir")"
+    if [ ! -d "$run_dir" ] && [ -s "$record/metrics.jsonl" ]; then
+      echo "== $experiment seed $seed: finished in an earlier sitting (record $record); not retrained"
+      continue
+    fi
     echo "== $experiment seed $seed: train ($size) -> $run_dir"
     # Only a run that trained to its end is evaluated: a stop by SIGTERM/SIGINT exits 75 after
     # its checkpoint, any failure non-zero, and either ends this script with that code.
@@ -94,7 +114,10 @@ for experiment in $experiments; do
       exit "$status"
     fi
     echo "== $experiment seed $seed: evaluate ($protocol protocol)"
-    "$PYTHON" -m progressive_infogan.evaluate --run_dir="$run_dir" --protocol="$protocol" --skip_if_done
+    "$PYTHON" -m progressive_infogan.evaluate --run_dir="$run_dir" --protocol="$protocol" --metrics="$metrics" \
+      --skip_if_done
+    mkdir -p "$record"
+    cp "$run_dir/config.json" "$run_dir/run_options.json" "$run_dir/metrics.jsonl" "$record/"
   done
 done
 
@@ -102,5 +125,5 @@ echo "== tables -> $results_dir"
 readme_flag=""
 # The README's results section of this mode is generated, when the results go to their default place.
 if [ -z "${RESULTS_DIR:-}" ] && grep -q "<!-- results:$name begin -->" README.md; then readme_flag="--readme=README.md"; fi
-"$PYTHON" -m progressive_infogan.tables --runs_root="$runs_root" --out="$results_dir" --findings $readme_flag
+"$PYTHON" -m progressive_infogan.tables --runs_root="$records_dir" --out="$results_dir" --findings $readme_flag
 echo "== done in $(( $(date +%s) - started )) s; see $results_dir/tables.md and $results_dir/findings.md"

@@ -345,6 +345,7 @@ class Size:
     # the thesis's 0.999 averages over ~1000 steps, where its phases have 6000+; a run of a few
     # hundred steps per phase would still be evaluated mostly on the averages' initial values.
     averaging_steps: Optional[float] = None
+    d_head_units: Optional[int] = None  # D's h2 width (ModelConfig.d_head_units); None: scaled like the rest
     protocol: str = "thesis"  # the evaluation protocol of this size (`evaluate --protocol`, metrics.jsonl)
     evaluation: EvalSettings = EvalSettings()  # that protocol's sample counts
     dataset_images: int = 30_000  # faces in the default synthetic dataset, data/synthetic_faces-<N>x<px>
@@ -356,6 +357,8 @@ class Size:
                     if getattr(self, name) is not None}
         if self.width_multiplier is not None:
             model["width_multiplier"] = self.width_multiplier
+        if self.d_head_units is not None:
+            model["d_head_units"] = self.d_head_units
         if self.batch_sizes:
             schedule["batch_sizes"] = _freeze({**dict(config.schedule.batch_sizes), **dict(self.batch_sizes)})
         if self.averaging_steps is not None:
@@ -365,17 +368,25 @@ class Size:
         return config.replace(model=model, schedule=schedule, optimizer=optimizer)
 
 
+_QUICK = dict(width_multiplier=1 / 8, images_per_phase=25_600, min_steps=100, stop_after=5,
+              batch_sizes=_freeze({2: 32, 3: 32, 4: 32, 5: 32}), averaging_steps=100, protocol="quick",
+              evaluation=EvalSettings(batch_size=16, fid_num_images=1000, msssim_num_pairs=250,
+                                      infogan_num_batches=200, isolation_num_images=16,
+                                      standard_fid_num_images=2000, disentanglement_num_images=3000),
+              dataset_images=10_000)
+
 SIZES: Dict[str, Size] = {
     size.name: size
     for size in [
         Size("full", "the thesis configuration (GPU, days)"),
         Size("quick", "1/8 width, phases 2..5 at batch 32, 800 steps per phase: about 5 minutes on a 2-core CPU",
-             width_multiplier=1 / 8, images_per_phase=25_600, min_steps=100, stop_after=5,
-             batch_sizes=_freeze({2: 32, 3: 32, 4: 32, 5: 32}), averaging_steps=100, protocol="quick",
-             evaluation=EvalSettings(batch_size=16, fid_num_images=1000, msssim_num_pairs=250,
-                                     infogan_num_batches=200, isolation_num_images=16,
-                                     standard_fid_num_images=2000, disentanglement_num_images=3000),
-             dataset_images=10_000),
+             **_QUICK),
+        # The evidence size (docs/training_health.md): quick with twice the steps per phase, and D's
+        # h2 kept at the thesis's 512 units so that the block-2 Q heads (all 80 of exp_vanilla's)
+        # read more than 64 features.
+        Size("cpu", "the evidence size: quick with 1600 steps per phase and D's 4x4 dense h2 at the thesis's "
+             "512 units: about 15 minutes on a 2-core CPU", **{**_QUICK, "images_per_phase": 51_200},
+             d_head_units=512),
         Size("smoke", "a few steps per phase up to 16x16, for tests: seconds",
              width_multiplier=1 / 32, images_per_phase=8, min_steps=2, stop_after=4,
              batch_sizes=_freeze({phase: 4 for phase in range(MIN_PHASE, MAX_PHASE + 1)}), averaging_steps=2,

@@ -30,6 +30,8 @@ THESIS_METRICS = ("fid", "msssim_diversity", "infogan", "isolation")
 
 # Each size's protocol (config.SIZES): the same computations, fewer samples below the thesis size.
 PROTOCOLS = {size.protocol: size.evaluation for size in configs.SIZES.values()}
+assert all(PROTOCOLS[size.protocol] == size.evaluation for size in configs.SIZES.values()), \
+    "sizes that share a protocol name must share its sample counts"
 
 
 def real_images(data_dir: str, phase: int, preprocessing: str, seed: int) -> metrics.RealImages:
@@ -122,8 +124,9 @@ def define_flags(flag_values: flags.FlagValues) -> None:
     flags.DEFINE_enum("protocol", "thesis", list(PROTOCOLS),
                       "Sample counts: thesis (5k FID images, 2000 MS-SSIM pairs, 3000 InfoGAN batches, 128 "
                       "isolation images) or those of the experiment scripts' other sizes: "
-                      + "; ".join(f"{size.protocol} (--size={size.name}: {size.description})"
-                                  for size in configs.SIZES.values() if size.protocol != "thesis") + ".",
+                      + "; ".join(f"{protocol} (--size=" + "/".join(size.name for size in configs.SIZES.values()
+                                                              if size.protocol == protocol) + ")"
+                                  for protocol in PROTOCOLS if protocol != "thesis") + ".",
                       flag_values=flag_values)
     flags.DEFINE_string("data_dir", None, "Real images; default: the data directory the run trained on.",
                         flag_values=flag_values)

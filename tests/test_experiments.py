@@ -101,6 +101,16 @@ def test_reproduce_smoke_trains_evaluates_and_writes_the_tables(tmp_path, tiny_f
     assert "exp_condition" in table and "0.3035" in table  # ours beside the thesis value
     assert "findings, scored over seeds" in (results / "tables.md").read_text()
     assert "`control_condition`" in (results / "findings.md").read_text()
+    # Another machine: only the committed records (results/runs/) remain; nothing is retrained.
+    assert sorted(os.listdir(results / "runs")) == ["exp_condition", "exp_condition_seed1", "exp_vanilla"]
+    shutil.rmtree(tmp_path / "runs")
+    os.remove(results / "fig22.md")
+    process = subprocess.run(["bash", os.path.join(ROOT, "reproduce.sh"), "--smoke", "--seeds=0,1"],
+                             capture_output=True, text=True, timeout=900,
+                             env={**os.environ, **env, "EXPERIMENTS": "exp_condition", "TF_CPP_MIN_LOG_LEVEL": "2"})
+    assert process.returncode == 0, process.stderr[-3000:]
+    assert process.stdout.count("finished in an earlier sitting") == 2 and not (tmp_path / "runs").exists()
+    assert "(n=2)" in (results / "fig22.md").read_text()
 
 
 # Long enough phases that the signal lands mid-run, with a checkpoint at every step.

@@ -1,5 +1,7 @@
 """The experiment scripts' flags -> typed configs (launcher), and the size table they pick from."""
 
+import dataclasses
+
 import pytest
 from absl import flags
 
@@ -48,8 +50,17 @@ def test_every_size_names_an_evaluation_protocol_with_its_sample_counts():
     assert list(evaluate.PROTOCOLS) == ["thesis", "quick", "smoke"]
     assert evaluate.PROTOCOLS["thesis"] == configs.EvalSettings()
     assert evaluate.PROTOCOLS["smoke"].fid_num_images == 20 and evaluate.PROTOCOLS["quick"].fid_num_images == 1000
-    with pytest.raises(ValueError, match="known: full, quick, smoke"):
+    with pytest.raises(ValueError, match="known: full, quick, cpu, smoke"):
         configs.size("huge")
+
+
+def test_the_cpu_size_is_quick_with_twice_the_steps_and_a_full_width_head():
+    quick, cpu = configs.size("quick"), configs.size("cpu")
+    assert dataclasses.replace(cpu, name="quick", description=quick.description, images_per_phase=25_600,
+                               d_head_units=None) == quick
+    config = cpu.apply(configs.preset("exp_vanilla"))
+    assert config.model.d_head_width == 512 and config.model.d_channels(0) == 64
+    assert config.schedule.images_per_phase == 2 * quick.apply(configs.preset("exp_vanilla")).schedule.images_per_phase
 
 
 def test_flags_override_the_size_and_fill_the_run_options():
