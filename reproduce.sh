@@ -57,7 +57,7 @@ case "$mode" in
     fi ;;
   --cpu)
     size=cpu; protocol=quick
-    metrics="$metrics,disentanglement"
+    metrics="$metrics,disentanglement,latent_spread"
     default_experiments="exp_vanilla exp_condition exp_consistency_30 exp_consistency_300 exp_condition_8vars
       exp_condition_4vars exp_noinfo" ;;
   --quick)

@@ -14,6 +14,7 @@ import time
 import pytest
 
 from progressive_infogan import checkpoints, config, schedule, synthetic_faces
+from progressive_infogan.metrics import latent_spread
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SCRIPTS = sorted(glob.glob(os.path.join(ROOT, "experiments", "exp_*.py")))
@@ -53,6 +54,10 @@ def test_every_experiment_script_trains_phases_2_to_4(tmp_path, tiny_faces):
         assert run_config.name == name
         _, state = checkpoints.load_checkpoint(checkpoints.latest_checkpoint(model_dir))
         assert state["phase"] == 4 and state["step"] == schedule.total_steps(run_config.schedule)
+        # After training too, G's output depends on its noise (and on its code, where it has one).
+        spread = latent_spread.spreads(checkpoints.load_run(model_dir), count=8, batch=4)
+        assert spread["latent_spread/noise_only"] > 1e-3, name
+        assert (spread["latent_spread/code_only"] > 1e-3) == (run_config.model.code_size > 0), name
     exported = os.listdir(os.path.join(tmp_path, "exp_condition", "export"))
     assert any(name.endswith(".keras") for name in exported) and any(name.startswith("saved_model") for name in exported)
 

@@ -17,7 +17,7 @@ __all__ = ["EvalSettings", "RealImages", "get", "names"]
 
 def _registry() -> Dict[str, Callable]:
     # Imported on use: the FID module loads TensorFlow's Inception port.
-    from progressive_infogan.metrics import fid, ground_truth, infogan, isolation, ms_ssim
+    from progressive_infogan.metrics import fid, ground_truth, infogan, isolation, latent_spread, ms_ssim
 
     return {
         "fid": fid.thesis_metric,
@@ -26,6 +26,7 @@ def _registry() -> Dict[str, Callable]:
         "infogan": infogan.metric,
         "isolation": isolation.metric,
         "disentanglement": ground_truth.metric,
+        "latent_spread": latent_spread.metric,
     }
 
 
