@@ -377,6 +377,8 @@ def write_tables(results: Results, out_dir: str, charts: bool = True) -> Dict[st
     write("findings.md", report)
     beyond = beyond_markdown(results)
     write("beyond.md", beyond)
+    if charts:
+        written.update(write_heatmaps(results, out_dir))
 
     runs = ["### Runs\n", "| Experiment | Seed | Run directory | Step | Phase | Protocol | Evaluated |",
             "|---|---|---|---|---|---|---|"]
@@ -402,12 +404,44 @@ SUMMARY_COLUMNS = (
     ("InfoGAN penalty", "infogan_penalty/overall"),
     ("MS-SSIM isolation", "msssim_isolation/overall"),
     ("MSE isolation", "mse_isolation/overall"),
+    ("spread, z only", "latent_spread/noise_only"),
+    ("spread, code only", "latent_spread/code_only"),
 )
+# The README shows this experiment's scale-alignment heatmap (the thesis's central claim).
+README_HEATMAP = ("exp_condition", "generative")
 
 
-def summary_markdown(results: Results) -> str:
+def heatmap_name(experiment: str, view: str) -> str:
+    return f"scale_alignment_{experiment}_{view}.png"
+
+
+def mean_scores(runs: Sequence[RunResult]) -> Dict[str, float]:
+    """Each score's mean over the seeds that have it (NaN where a seed has it N/A)."""
+    names = sorted({name for run in runs for name in run.metrics})
+    means = {name: mean_and_sd(seed_values(runs, name))[0] for name in names}
+    return {name: value for name, value in means.items() if value is not None}
+
+
+def write_heatmaps(results: Results, out_dir: str) -> Dict[str, str]:
+    """Each experiment's factor x block importance heatmap per view, averaged over its seeds."""
+    from progressive_infogan.metrics import ground_truth
+
+    written = {}
+    for experiment, runs in sorted(results.items()):
+        scores = mean_scores(runs)
+        for view in VIEWS:
+            name = heatmap_name(experiment, view)
+            seeds = f"mean of {len(runs)} seed{'s' if len(runs) > 1 else ''}"
+            if ground_truth.heatmap_from_scores(scores, view, os.path.join(out_dir, name),
+                                                title=f"{experiment} ({seeds})"):
+                written[name] = os.path.join(out_dir, name)
+    return written
+
+
+def summary_markdown(results: Results, heatmap: Optional[str] = None) -> str:
     """One row per experiment (mean ± sd over its seeds) and every finding's verdict: the
-    README's results section, generated so that it can't drift from results/."""
+    README's results section, generated so that it can't drift from results/. `heatmap`: the
+    link to README_HEATMAP's drawing, shown below the verdicts."""
     headers = ["Experiment", "seeds"] + [header for header, _ in SUMMARY_COLUMNS]
     rows = [[experiment, str(len(runs))] + [_format_ours(seed_values(runs, metric)) for _, metric in SUMMARY_COLUMNS]
             for experiment, runs in sorted(results.items())]
@@ -416,7 +450,13 @@ def summary_markdown(results: Results) -> str:
     verdicts = ["| finding | claim | verdict |", "|---|---|---|"]
     verdicts += [f"| `{item.finding.key}` ({item.finding.source}) | {item.finding.claim} | **{item.verdict}** |"
                  for item in scores]
-    return _markdown_table(headers, rows) + "\n" + "\n".join(verdicts) + "\n"
+    text = _markdown_table(headers, rows) + "\n" + "\n".join(verdicts) + "\n"
+    if heatmap is not None:
+        experiment, view = README_HEATMAP
+        text += (f"\nWhich blocks' coordinates explain each ground-truth factor in {experiment} ({view} view, "
+                 f"mean over its seeds; factors from coarse to fine; docs/disentanglement_metrics.md):\n\n"
+                 f"![scale alignment of {experiment}]({heatmap})\n")
+    return text
 
 
 def replace_section(text: str, name: str, content: str) -> str:
@@ -478,7 +518,10 @@ def main(argv: Sequence[str], flag_values: flags.FlagValues = flags.FLAGS) -> No
         with open(flag_values.readme, encoding="utf-8") as handle:
             text = handle.read()
         section = flag_values.readme_section or os.path.basename(os.path.normpath(flag_values.out))
-        text = replace_section(text, section, summary_markdown(results))
+        heatmap = os.path.join(flag_values.out, heatmap_name(*README_HEATMAP))
+        link = (os.path.relpath(heatmap, os.path.dirname(os.path.abspath(flag_values.readme)))
+                if os.path.exists(heatmap) else None)
+        text = replace_section(text, section, summary_markdown(results, heatmap=link))
         with open(flag_values.readme, "w", encoding="utf-8") as handle:
             handle.write(text)
         print(f"rewrote the {section} results section of {flag_values.readme}")

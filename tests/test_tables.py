@@ -202,3 +202,24 @@ def test_beyond_the_thesis_table_per_view(tmp_path):
     assert headers[:4] == ["Experiment", "seeds", "MIG", "DCI disentanglement"]
     assert rows == [["exp_condition", "1", "0.0100", "0.2600", "—", "—", "—", "—", "0.8300", "0.6200", "0.0007"]]
     assert "no run evaluated" in tables.beyond_markdown({})
+
+
+def test_the_heatmap_averages_the_seeds_and_the_readme_links_it(tmp_path):
+    def matrix(value):  # two factors x two blocks; factor 0 read by block 2, factor 1 by block 3
+        return {"scale_alignment_matrix/generative/face_width/block_2": value,
+                "scale_alignment_matrix/generative/face_width/block_3": 0.0,
+                "scale_alignment_matrix/generative/hair_color/block_2": 0.0,
+                "scale_alignment_matrix/generative/hair_color/block_3": 1.0 - value}
+
+    for seed, value in ((0, 0.2), (1, 0.6)):
+        run_dir = make_run(tmp_path, f"runs/c{seed}", "exp_condition", [(10, dict(CONDITION, **matrix(value)))])
+        with open(os.path.join(run_dir, "run_options.json"), "w") as handle:
+            json.dump({"seed": seed}, handle)
+    results = tables.collect_results(tables.find_run_dirs(str(tmp_path / "runs")))
+    assert tables.mean_scores(results["exp_condition"])[
+        "scale_alignment_matrix/generative/face_width/block_2"] == pytest.approx(0.4)
+    out = tmp_path / "results"
+    out.mkdir()
+    assert list(tables.write_heatmaps(results, str(out))) == ["scale_alignment_exp_condition_generative.png"]
+    assert "](results/x.png)" in tables.summary_markdown(results, heatmap="results/x.png")
+    assert "![" not in tables.summary_markdown(results)
