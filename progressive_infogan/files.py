@@ -1,4 +1,4 @@
-"""Atomic file writes: the one way this project replaces a file that others may read.
+"""Atomic file writes (and their JSON reader): the one way this project replaces a file that others may read.
 
 A file is written under a temporary name in its own directory, synced to disk, renamed over
 the destination and the directory synced. A reader sees the old file or the new one, never
@@ -14,7 +14,7 @@ import itertools
 import json
 import os
 import shutil
-from typing import Any, Iterator
+from typing import Any, Iterator, Optional
 
 import numpy as np
 
@@ -83,6 +83,14 @@ def replace_directory(temporary: str, path: str) -> None:
         shutil.rmtree(path)
     os.replace(temporary, path)
     fsync_directory(_parent(path))
+
+
+def read_json(path: str) -> Optional[Any]:
+    """The JSON value of a file written by `write_json`, or None if there is no such file."""
+    if not os.path.isfile(path):
+        return None
+    with open(path) as handle:
+        return json.load(handle)
 
 
 def write_text(path: str, text: str) -> None:

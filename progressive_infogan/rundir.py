@@ -63,13 +63,6 @@ def metrics_path(run_dir: str) -> str:
     return os.path.join(run_dir, METRICS_FILE)
 
 
-def _read_json(path: str) -> Optional[Any]:
-    if not os.path.isfile(path):
-        return None
-    with open(path) as handle:
-        return json.load(handle)
-
-
 # --- config.json ----------------------------------------------------------------------------
 
 def has_config(run_dir: str) -> bool:
@@ -86,7 +79,7 @@ def read_config(run_dir: str) -> configs.ExperimentConfig:
 
 def experiment_name(run_dir: str) -> Optional[str]:
     """config.json's experiment name, without parsing the rest (None without a config.json)."""
-    stored = _read_json(os.path.join(run_dir, CONFIG_FILE))
+    stored = files.read_json(os.path.join(run_dir, CONFIG_FILE))
     return stored["name"] if stored else None
 
 
@@ -126,7 +119,7 @@ def write_config(config: configs.ExperimentConfig, run_dir: str, replace: bool =
 
 def read_run_options(run_dir: str) -> Dict[str, Any]:
     """The latest launch's RunOptions as a dict ({} if none was recorded)."""
-    return _read_json(os.path.join(run_dir, RUN_OPTIONS_FILE)) or {}
+    return files.read_json(os.path.join(run_dir, RUN_OPTIONS_FILE)) or {}
 
 
 def write_run_options(run_dir: str, options: configs.RunOptions) -> None:
@@ -159,7 +152,7 @@ class Identity:
 
 
 def read_identity(run_dir: str) -> Optional[Identity]:
-    stored = _read_json(os.path.join(run_dir, IDENTITY_FILE))
+    stored = files.read_json(os.path.join(run_dir, IDENTITY_FILE))
     if stored is None:
         return None
     return Identity(data_dir=stored.get("data_dir", ""), dataset_fingerprint=stored.get("dataset_fingerprint"),
@@ -194,7 +187,7 @@ def write_identity(run_dir: str, identity: Identity, replace: bool = False) -> N
     With `replace` (a directory with no checkpoint, or an allowed change) it is rewritten; the
     identities it replaces are kept in the record's `earlier` list."""
     path = os.path.join(run_dir, IDENTITY_FILE)
-    stored = _read_json(path)
+    stored = files.read_json(path)
     if stored is not None:
         same = all(stored.get(key) == value for key, value in dataclasses.asdict(identity).items())
         if same or not replace:
