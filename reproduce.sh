@@ -117,7 +117,9 @@ for experiment in $experiments; do
     "$PYTHON" -m progressive_infogan.evaluate --run_dir="$run_dir" --protocol="$protocol" --metrics="$metrics" \
       --skip_if_done
     mkdir -p "$record"
-    cp "$run_dir/config.json" "$run_dir/run_options.json" "$run_dir/metrics.jsonl" "$record/"
+    for file in config.json identity.json run_options.json metrics.jsonl; do
+      if [ -f "$run_dir/$file" ]; then cp "$run_dir/$file" "$record/"; fi
+    done
   done
 done
 

@@ -30,12 +30,12 @@ from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple
 
 import numpy as np
 
-from progressive_infogan import growth, networks
+from progressive_infogan import growth, networks, rundir
 from progressive_infogan.config import ExperimentConfig
+from progressive_infogan.files import fsync_directory, fsync_file
 
 log = logging.getLogger("progressive_infogan")
 
-CHECKPOINT_DIR = "checkpoints"
 _NAME = re.compile(r"^ckpt-(\d+)$")
 VARIABLES_FILE = "variables.npz"
 STATE_FILE = "state.json"
@@ -49,12 +49,12 @@ class CheckpointError(Exception):
 
 
 def checkpoint_dir(run_dir: str, step: int) -> str:
-    return os.path.join(run_dir, CHECKPOINT_DIR, f"ckpt-{step:09d}")
+    return os.path.join(rundir.checkpoints_dir(run_dir), f"ckpt-{step:09d}")
 
 
 def _checkpoint_directories(run_dir: str) -> List[Tuple[int, str]]:
     """(step, path) of every ``ckpt-<step>`` directory, complete or not, oldest first."""
-    root = os.path.join(run_dir, CHECKPOINT_DIR)
+    root = rundir.checkpoints_dir(run_dir)
     if not os.path.isdir(root):
         return []
     found = []
@@ -72,6 +72,12 @@ def list_checkpoints(run_dir: str) -> List[Tuple[int, str]]:
             if os.path.isfile(os.path.join(path, STATE_FILE))]
 
 
+def has_any_checkpoint(run_dir: str) -> bool:
+    """Whether the run ever wrote a checkpoint, readable or not (an interrupted write's aside)."""
+    root = rundir.checkpoints_dir(run_dir)
+    return os.path.isdir(root) and any(_NAME.match(name.split(CORRUPT_SUFFIX)[0]) for name in os.listdir(root))
+
+
 def latest_checkpoint(run_dir: str) -> Optional[str]:
     checkpoints = list_checkpoints(run_dir)
     return checkpoints[-1][1] if checkpoints else None
@@ -85,20 +91,6 @@ def _sha256(path: str) -> str:
     return digest.hexdigest()
 
 
-def _fsync_file(path: str) -> None:
-    with open(path, "rb") as handle:
-        os.fsync(handle.fileno())
-
-
-def _fsync_directory(path: str) -> None:
-    # A rename or a new entry is durable only once its directory is synced (POSIX).
-    descriptor = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(descriptor)
-    finally:
-        os.close(descriptor)
-
-
 def _relative_files(directory: str) -> List[str]:
     found = []
     for parent, _, names in os.walk(directory):
@@ -110,7 +102,7 @@ def clear_partial(run_dir: str) -> List[str]:
     """Remove the temporary directories of interrupted checkpoint writes; returns them.
 
     Only for a trainer that owns the run directory: another one's write in progress looks the same."""
-    removed = sorted(glob.glob(os.path.join(glob.escape(os.path.join(run_dir, CHECKPOINT_DIR)), "*" + PARTIAL_SUFFIX)))
+    removed = sorted(glob.glob(os.path.join(glob.escape(rundir.checkpoints_dir(run_dir)), "*" + PARTIAL_SUFFIX)))
     for path in removed:
         shutil.rmtree(path, ignore_errors=True)
     return removed
@@ -119,10 +111,10 @@ def clear_partial(run_dir: str) -> List[str]:
 def save_checkpoint(run_dir: str, step: int, arrays: Mapping[str, np.ndarray], state: Mapping[str, Any],
                     write_extra: Optional[Callable[[str], None]] = None, keep: int = 3) -> str:
     """Atomically write checkpoint `step`; `write_extra(tmp_dir)` may add files. Keeps the newest `keep`."""
-    root = os.path.join(run_dir, CHECKPOINT_DIR)
+    root = rundir.checkpoints_dir(run_dir)
     if not os.path.isdir(root):
         os.makedirs(root)
-        _fsync_directory(run_dir)
+        fsync_directory(run_dir)
     final = checkpoint_dir(run_dir, step)
     temporary = final + PARTIAL_SUFFIX
     shutil.rmtree(temporary, ignore_errors=True)
@@ -133,18 +125,18 @@ def save_checkpoint(run_dir: str, step: int, arrays: Mapping[str, np.ndarray], s
     files = {}
     for name in _relative_files(temporary):
         path = os.path.join(temporary, name)
-        _fsync_file(path)
+        fsync_file(path)
         files[name] = {"bytes": os.path.getsize(path), "sha256": _sha256(path)}
     # state.json last: its presence marks the directory complete, its file list what complete means.
     with open(os.path.join(temporary, STATE_FILE), "w") as handle:
         json.dump(dict(state, step=step, files=files), handle, indent=2, sort_keys=True)
         handle.flush()
         os.fsync(handle.fileno())
-    _fsync_directory(temporary)
+    fsync_directory(temporary)
     if os.path.exists(final):
         shutil.rmtree(final)
     os.replace(temporary, final)
-    _fsync_directory(root)
+    fsync_directory(root)
     for _, old in list_checkpoints(run_dir)[:-keep] if keep else []:
         shutil.rmtree(old, ignore_errors=True)
     return final
@@ -239,23 +231,15 @@ def load_newest(run_dir: str, set_aside: bool = True) -> Optional[Restored]:
             else:
                 log.warning("checkpoint %s does not load (%s); resuming from %s", bad, error, path)
         return Restored(path=path, step=int(state["step"]), arrays=arrays, state=state)
-    corrupt = sorted(glob.glob(os.path.join(glob.escape(os.path.join(run_dir, CHECKPOINT_DIR)),
+    corrupt = sorted(glob.glob(os.path.join(glob.escape(rundir.checkpoints_dir(run_dir)),
                                             "*" + CORRUPT_SUFFIX + "*")))
     if failures or corrupt:
         reasons = [f"  {error}" for _, error in failures] + [f"  {path}: set aside earlier" for path in corrupt]
         raise CheckpointError(
             f"{run_dir} has checkpoints but none of them loads:\n" + "\n".join(reasons) +
-            f"\nRefusing to start again at step 0 over them; move {os.path.join(run_dir, CHECKPOINT_DIR)} "
+            f"\nRefusing to start again at step 0 over them; move {rundir.checkpoints_dir(run_dir)} "
             "aside to start over.")
     return None
-
-
-def read_config(run_dir: str) -> ExperimentConfig:
-    path = os.path.join(run_dir, "config.json")
-    if not os.path.isfile(path):
-        raise FileNotFoundError(f"{run_dir} is not a run directory: no config.json")
-    with open(path) as handle:
-        return ExperimentConfig.from_json(handle.read())
 
 
 @dataclasses.dataclass
@@ -294,7 +278,7 @@ def load_run(path: str, step: Optional[int] = None, use_ema: bool = True) -> Loa
         if step is not None and step not in checkpoints:
             raise FileNotFoundError(f"no checkpoint at step {step} in {run_dir}; have {sorted(checkpoints)}")
         checkpoint = checkpoints[step if step is not None else max(checkpoints)]
-    config = read_config(run_dir)
+    config = rundir.read_config(run_dir)
     arrays, state = load_checkpoint(checkpoint)
     phase = int(state["phase"])
     generator = networks.build_generator(config.model, phase)

@@ -416,7 +416,7 @@ PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
 class RunOptions:
     """How to run an experiment (where, on what hardware); the experiment itself is the ExperimentConfig."""
 
-    model_dir: str  # the run directory: config.json, checkpoints, TensorBoard events, samples
+    model_dir: str  # the run directory (rundir.py): config.json, checkpoints, TensorBoard events, samples
     data_dir: str = ""  # per-resolution TFRecords (data_prep/)
     seed: int = 0  # latents, data order and fresh variables
     preprocessing: str = "original"  # data.make_dataset: "original" (docs/original_system.md §4.7) or "plain"
@@ -427,6 +427,7 @@ class RunOptions:
     jit_compile: bool = False  # XLA-compile the training step
     deterministic: bool = False  # tf.config.experimental.enable_op_determinism
     verify_data: bool = False  # check the records' SHA-256 against the manifest at start (sizes always)
+    allow_changed_data: bool = False  # resume although the seed or the dataset differ from the run's identity
     summary_every_steps: int = 700  # TensorBoard scalars and sample grids
     log_every_secs: float = 30.0  # progress log line
     checkpoint_every_secs: float = 7200.0  # besides the checkpoint at each phase's end

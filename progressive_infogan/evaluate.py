@@ -21,11 +21,10 @@ from typing import Dict, Optional, Sequence, Tuple
 
 from absl import flags
 
-from progressive_infogan import checkpoints, command_line, metrics
+from progressive_infogan import checkpoints, command_line, metrics, rundir
 from progressive_infogan import config as configs
 from progressive_infogan.metrics.aggregation import to_jsonable
 
-RUN_OPTIONS_FILE = "run_options.json"
 THESIS_METRICS = ("fid", "msssim_diversity", "infogan", "isolation")
 
 # Each size's protocol (config.SIZES): the same computations, fewer samples below the thesis size.
@@ -54,14 +53,6 @@ def real_images(data_dir: str, phase: int, preprocessing: str, seed: int) -> met
                               preprocessing=preprocessing)
 
 
-def read_run_options(run_dir: str) -> Dict[str, object]:
-    path = os.path.join(run_dir, RUN_OPTIONS_FILE)
-    if not os.path.isfile(path):
-        return {}
-    with open(path) as handle:
-        return json.load(handle)
-
-
 def evaluate(path: str, metric_names: Sequence[str] = THESIS_METRICS, protocol: str = "thesis",
              step: Optional[int] = None, data_dir: Optional[str] = None,
              settings: Optional[metrics.EvalSettings] = None, write: bool = True) -> Dict[str, object]:
@@ -74,8 +65,8 @@ def evaluate(path: str, metric_names: Sequence[str] = THESIS_METRICS, protocol: 
             raise ValueError(f"unknown protocol {protocol!r}; choose one of {', '.join(PROTOCOLS)}")
         settings = PROTOCOLS[protocol]
     run = checkpoints.load_run(path, step=step)
-    options = read_run_options(run.run_dir)
-    data_dir = data_dir or options.get("data_dir")
+    options = rundir.read_run_options(run.run_dir)
+    data_dir = data_dir or rundir.recorded_data_dir(run.run_dir)
     needs_data = any(name in ("fid", "fid_standard", "msssim_diversity", "disentanglement") for name in metric_names)
     if needs_data and not data_dir:
         raise ValueError(f"{run.run_dir} does not record its data directory; pass --data_dir")
@@ -92,21 +83,18 @@ def evaluate(path: str, metric_names: Sequence[str] = THESIS_METRICS, protocol: 
             "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "seconds": timings,
             "metrics": to_jsonable(scores)}
     if write:
-        with open(os.path.join(run.run_dir, "metrics.jsonl"), "a") as handle:
-            handle.write(json.dumps(line, sort_keys=True) + "\n")
+        rundir.append_metrics_line(run.run_dir, line)
     return line
 
 
 def already_evaluated(run_dir: str, protocol: str, step: Optional[int] = None) -> bool:
     """Whether metrics.jsonl has a line for this protocol at `step` (default: the newest checkpoint)."""
-    path = os.path.join(run_dir, "metrics.jsonl")
     available = checkpoints.list_checkpoints(run_dir)
-    if not os.path.isfile(path) or not available:
+    if not available:
         return False
     step = available[-1][0] if step is None else step
-    with open(path) as handle:
-        lines = [json.loads(text) for text in handle if text.strip()]
-    return any(line.get("protocol") == protocol and line.get("step") == step for line in lines)
+    return any(line.get("protocol") == protocol and line.get("step") == step
+               for line in rundir.read_metrics_lines(run_dir))
 
 
 # --- Command line ---------------------------------------------------------------------------

@@ -23,7 +23,7 @@ from typing import List, Optional, Sequence
 
 import tensorflow as tf
 
-from progressive_infogan import checkpoints, loader
+from progressive_infogan import checkpoints, files, loader, rundir
 
 
 class _Serving(tf.Module):
@@ -48,31 +48,25 @@ class _Serving(tf.Module):
 def export_run(path: str, step: Optional[int] = None, out_dir: Optional[str] = None) -> List[str]:
     """Write `generator-<step>.keras` and `saved_model-<step>/` for a run's checkpoint."""
     run = checkpoints.load_run(path, step=step)
-    out_dir = out_dir or os.path.join(run.run_dir, "export")
+    out_dir = out_dir or rundir.export_dir(run.run_dir)
     os.makedirs(out_dir, exist_ok=True)
     keras_path = os.path.join(out_dir, f"generator-{run.step:09d}.keras")
-    temporary = keras_path + ".partial.keras"
-    run.generator.save(temporary)
-    os.replace(temporary, keras_path)
+    with files.atomic_path(keras_path, suffix=".keras") as temporary:  # Keras insists on the extension
+        run.generator.save(temporary)
     metadata = json.dumps(loader.export_metadata(run.config.name, run.step, run.phase, run.alpha, run.config.model),
                           indent=2, sort_keys=True)
-    _write_text(loader.keras_metadata_path(keras_path), metadata)
+    files.write_text(loader.keras_metadata_path(keras_path), metadata)
     saved_model = os.path.join(out_dir, f"saved_model-{run.step:09d}")
-    temporary = saved_model + ".partial"
-    shutil.rmtree(temporary, ignore_errors=True)
-    module = _Serving(run.generator, run.alpha)
-    tf.saved_model.save(module, temporary, signatures={"serving_default": module.generate})
-    _write_text(os.path.join(temporary, loader.SAVED_MODEL_METADATA), metadata)
-    shutil.rmtree(saved_model, ignore_errors=True)
-    os.replace(temporary, saved_model)
+    temporary = files.temporary_name(saved_model)
+    try:
+        module = _Serving(run.generator, run.alpha)
+        tf.saved_model.save(module, temporary, signatures={"serving_default": module.generate})
+        os.makedirs(os.path.dirname(os.path.join(temporary, loader.SAVED_MODEL_METADATA)), exist_ok=True)
+        files.write_text(os.path.join(temporary, loader.SAVED_MODEL_METADATA), metadata)
+        files.replace_directory(temporary, saved_model)
+    finally:
+        shutil.rmtree(temporary, ignore_errors=True)
     return [keras_path, saved_model]
-
-
-def _write_text(path: str, text: str) -> None:
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    with open(path + ".partial", "w") as handle:
-        handle.write(text)
-    os.replace(path + ".partial", path)
 
 
 def define_flags(flag_values) -> None:

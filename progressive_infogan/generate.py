@@ -21,7 +21,7 @@ import numpy as np
 from PIL import Image
 from tqdm import tqdm
 
-from progressive_infogan import figures
+from progressive_infogan import figures, files
 from progressive_infogan.latents import latents
 
 LATENTS_FILE = "latents.npz"
@@ -113,9 +113,7 @@ def generate_images(generator, seeds: Sequence[int], out_dir: str, code_values: 
                 Image.fromarray(image).save(paths[-1])
             bar.update(len(images))
     # Last, so that a folder with latents.npz has all its images.
-    temporary = os.path.join(out_dir, LATENTS_FILE + ".partial.npz")
-    np.savez(temporary, seeds=np.asarray(seeds, np.int64), noise=noise, code=code)
-    os.replace(temporary, os.path.join(out_dir, LATENTS_FILE))
+    files.write_npz(os.path.join(out_dir, LATENTS_FILE), seeds=np.asarray(seeds, np.int64), noise=noise, code=code)
     return paths
 
 

@@ -17,15 +17,20 @@ from absl import flags
 
 from progressive_infogan import command_line
 from progressive_infogan import config as configs
+from progressive_infogan.errors import UserError
 
 
 def define_flags(flag_values: flags.FlagValues) -> None:
     """The flags of an experiment script (its `--help`)."""
     flags.DEFINE_string("model_dir", None, "Run directory: config.json, checkpoints, TensorBoard events, samples. "
                         "Rerunning the same command resumes from its newest checkpoint.", flag_values=flag_values)
-    flags.DEFINE_string("data_dir", None, "Directory of per-resolution TFRecords (data_prep/). Default: the "
-                        "bundled synthetic faces in data/synthetic_faces-<N>x<px>, prepared on first use.",
+    flags.DEFINE_string("data_dir", None, "Directory of per-resolution TFRecords (data_prep/). Default: on a "
+                        "resume, the directory the run was started on; else the bundled synthetic faces in "
+                        "data/synthetic_faces-<N>x<px>, prepared on first use.",
                         flag_values=flag_values)
+    flags.DEFINE_bool("allow_changed_data", False, "Resume a run although --seed or the dataset (its manifest's "
+                      "fingerprint) differ from those it was started with (identity.json); refused without it.",
+                      flag_values=flag_values)
     flags.DEFINE_bool("verify_data", False, "Before training, check every record file the run will read against "
                       "the SHA-256 in the dataset's manifest (a full read; sizes are always checked).",
                       flag_values=flag_values)
@@ -150,6 +155,20 @@ def default_data_dir(size: configs.Size, config: configs.ExperimentConfig) -> st
     return directory
 
 
+def run_data_dir(model_dir: str) -> Optional[str]:
+    """The absolute data directory a run records, for a resume without --data_dir (None for a new run):
+    a default dataset built anew beside another working directory would finish the run on other data."""
+    from progressive_infogan import rundir
+
+    identity = rundir.read_identity(model_dir)
+    if identity is None or not identity.data_dir:
+        return None
+    if not os.path.isdir(identity.data_dir):
+        raise UserError(f"{model_dir} was trained on {identity.data_dir}, which no longer exists; "
+                        "pass --data_dir with the same dataset")
+    return identity.data_dir
+
+
 def main(name: str, flag_values: flags.FlagValues = flags.FLAGS) -> None:
     from progressive_infogan import export, train
 
@@ -157,7 +176,8 @@ def main(name: str, flag_values: flags.FlagValues = flags.FLAGS) -> None:
     launch = launch_from_flags(name, flag_values)
     options = launch.options
     if not options.data_dir:
-        options = dataclasses.replace(options, data_dir=default_data_dir(launch.size, launch.config))
+        options = dataclasses.replace(options, data_dir=run_data_dir(options.model_dir)
+                                      or default_data_dir(launch.size, launch.config))
     result = train.train(launch.config, options)
     if result["stopped_by_signal"]:
         logging.warning("stopped at step %d before the end of training; rerun the same command to resume",

@@ -16,13 +16,13 @@ Every form gives the same callable: (noise [N, Z], code [N, K]) -> images [N, H,
 from __future__ import annotations
 
 import dataclasses
-import json
 import logging
 import os
 from typing import Any, Callable, Dict, Optional
 
 import numpy as np
 
+from progressive_infogan import files
 from progressive_infogan.config import ModelConfig
 
 log = logging.getLogger("progressive_infogan")
@@ -98,13 +98,6 @@ def _from_checkpoint(path: str, step: Optional[int]) -> LoadedGenerator:
                            render=_keras_render(run.generator, run.alpha), keras_model=run.generator)
 
 
-def _read_json(path: str) -> Optional[Dict]:
-    if not os.path.isfile(path):
-        return None
-    with open(path) as handle:
-        return json.load(handle)
-
-
 def _from_keras(path: str) -> LoadedGenerator:
     import keras
 
@@ -113,7 +106,7 @@ def _from_keras(path: str) -> LoadedGenerator:
     generator = keras.saving.load_model(path)
     if not isinstance(generator, networks.Generator):
         raise ValueError(f"{path} holds a {type(generator).__name__}, not a progressive_infogan generator")
-    metadata = _read_json(keras_metadata_path(path)) or {}
+    metadata = files.read_json(keras_metadata_path(path)) or {}
     if "alpha" not in metadata:
         log.warning("%s: no %s beside it; rendering with alpha 1 (right unless the checkpoint was mid-fade)",
                     path, os.path.basename(keras_metadata_path(path)))
@@ -135,7 +128,7 @@ def _from_saved_model(path: str) -> LoadedGenerator:
                          "not a progressive_infogan export (noise, code)")
     noise_size, code_size = int(inputs["noise"].shape[-1]), int(inputs["code"].shape[-1])
     resolution = int(serving.structured_outputs["images"].shape[1])
-    metadata = _read_json(os.path.join(path, SAVED_MODEL_METADATA)) or {}
+    metadata = files.read_json(os.path.join(path, SAVED_MODEL_METADATA)) or {}
     model = ModelConfig.from_dict(metadata["model"]) if "model" in metadata else None
 
     def render(noise, code):

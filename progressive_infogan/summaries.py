@@ -12,7 +12,7 @@ import tensorflow as tf
 from PIL import Image
 from tqdm import tqdm
 
-from progressive_infogan import figures
+from progressive_infogan import figures, rundir
 from progressive_infogan.config import ModelConfig
 from progressive_infogan.latents import latents, with_coordinate_values
 
@@ -114,7 +114,7 @@ def write_images(writer, step: int, trainer, real, alpha: float, fixed_latents) 
         for name, image in traversals.items():
             tf.summary.image(name, image, step=step)
     writer.flush()
-    directory = os.path.join(trainer.options.model_dir, "samples")
+    directory = rundir.samples_dir(trainer.options.model_dir)
     os.makedirs(directory, exist_ok=True)
     path = os.path.join(directory, f"phase{trainer.phase}-step{step:09d}.png")
     Image.fromarray(grid).save(path)

@@ -23,7 +23,7 @@ import numpy as np
 import PIL.Image
 import PIL.ImageDraw
 
-from progressive_infogan import tfrecords
+from progressive_infogan import files, tfrecords
 
 FACTORS_FILENAME = "factors.npz"
 
@@ -298,10 +298,8 @@ def prepare_synthetic_faces(
 
     def write_factors() -> dict:
         path = os.path.join(out_dir, FACTORS_FILENAME)
-        with open(path + ".tmp", "wb") as file:
-            np.savez(file, factors=np.stack(factor_rows).astype(np.float32), names=np.array(FACTOR_NAMES),
-                     ranges=FACTOR_RANGES, scales=np.array([factor.scale for factor in FACTORS]))
-        os.replace(path + ".tmp", path)
+        files.write_npz(path, factors=np.stack(factor_rows).astype(np.float32), names=np.array(FACTOR_NAMES),
+                        ranges=FACTOR_RANGES, scales=np.array([factor.scale for factor in FACTORS]))
         return {"parameters": _parameters(num_images, resolution, seed, supersample),
                 "factors_file": FACTORS_FILENAME,
                 "preparation_seconds": round(time.perf_counter() - started, 1)}

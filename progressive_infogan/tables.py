@@ -12,7 +12,7 @@ writes, per figure, `fig<N>.md`, `fig<N>.csv`, the per-seed values `fig<N>_seeds
 bar chart `fig<N>.png`, the `findings.md` report (every comparative finding of the thesis with
 its verdict over seeds, `findings.py`) and `tables.md`, an index with everything.
 
-An experiment run with several seeds (`run_options.json`'s seed) is shown as mean ± sd over
+An experiment run with several seeds (its seed: `rundir.run_seed`) is shown as mean ± sd over
 its seeds; the thesis values are single runs.
 """
 
@@ -21,7 +21,6 @@ from __future__ import annotations
 import csv
 import dataclasses
 import io
-import json
 import math
 import os
 from typing import Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
@@ -29,14 +28,11 @@ from typing import Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 import numpy as np
 from absl import flags
 
-from progressive_infogan import command_line, findings
+from progressive_infogan import command_line, findings, rundir
 from progressive_infogan.thesis_results import FIGURES, Figure
 
 MISSING = "—"
 NOT_APPLICABLE = "N/A"
-METRICS_FILE = "metrics.jsonl"
-CONFIG_FILE = "config.json"
-RUN_OPTIONS_FILE = "run_options.json"
 THESIS_PHASE = 7
 
 
@@ -64,26 +60,13 @@ def _as_float(value) -> float:
     return math.nan if value is None else float(value)
 
 
-def read_metrics_lines(path: str) -> List[dict]:
-    """Every JSON object of a metrics.jsonl file, in file order (blank lines skipped)."""
-    records = []
-    with open(path) as handle:
-        for number, line in enumerate(handle, 1):
-            if line.strip():
-                try:
-                    records.append(json.loads(line))
-                except json.JSONDecodeError as error:
-                    raise ValueError(f"{path}:{number}: not JSON: {error}") from None
-    return records
-
-
 def read_run(run_dir: str, step: Optional[int] = None, protocol: Optional[str] = None) -> Optional[RunResult]:
     """The newest (last) metrics.jsonl line of a run, or the newest at `step` / of `protocol`,
     with the metrics of every line of the same step and protocol merged (newer lines win), so
     metrics evaluated by separate commands end up in one row.
 
     Returns None if the run has no matching line."""
-    records = read_metrics_lines(os.path.join(run_dir, METRICS_FILE))
+    records = rundir.read_metrics_lines(run_dir)
     if step is not None:
         records = [record for record in records if record.get("step") == step]
     if protocol:
@@ -91,14 +74,9 @@ def read_run(run_dir: str, step: Optional[int] = None, protocol: Optional[str] =
     if not records:
         return None
     record = records[-1]
-    config_path = os.path.join(run_dir, CONFIG_FILE)
-    if os.path.isfile(config_path):
-        with open(config_path) as handle:
-            experiment = json.load(handle)["name"]
-    elif record.get("experiment"):
-        experiment = record["experiment"]
-    else:
-        raise FileNotFoundError(f"{run_dir}: no {CONFIG_FILE} and no experiment in {METRICS_FILE}")
+    experiment = rundir.experiment_name(run_dir) or record.get("experiment")
+    if not experiment:
+        raise FileNotFoundError(f"{run_dir}: no {rundir.CONFIG_FILE} and no experiment in {rundir.METRICS_FILE}")
     merged = {}
     for other in records:
         if other.get("step") == record.get("step") and other.get("protocol") == record.get("protocol"):
@@ -107,22 +85,14 @@ def read_run(run_dir: str, step: Optional[int] = None, protocol: Optional[str] =
                if value is None or isinstance(value, (int, float))}
     return RunResult(run_dir=run_dir, experiment=experiment, step=record.get("step"), phase=record.get("phase"),
                      protocol=record.get("protocol"), time=record.get("time"), metrics=metrics,
-                     seed=_run_seed(run_dir))
-
-
-def _run_seed(run_dir: str) -> int:
-    path = os.path.join(run_dir, RUN_OPTIONS_FILE)
-    if not os.path.isfile(path):
-        return 0  # RunOptions' default
-    with open(path) as handle:
-        return int(json.load(handle).get("seed", 0))
+                     seed=rundir.run_seed(run_dir))
 
 
 def find_run_dirs(root: str) -> List[str]:
     """Directories under `root` (itself included) that hold a metrics.jsonl, sorted."""
     found = []
     for directory, _, files in os.walk(root):
-        if METRICS_FILE in files:
+        if rundir.METRICS_FILE in files:
             found.append(directory)
     return sorted(found)
 

@@ -41,6 +41,8 @@ import numpy as np
 import PIL.Image
 import tqdm
 
+from progressive_infogan.files import fsync_directory, fsync_file, is_temporary, write_json
+
 MANIFEST_NAME = "manifest.json"
 PREPARING_MARKER = "PREPARING"
 MIN_RESOLUTION = 4
@@ -225,13 +227,7 @@ def is_complete(data_dir: str) -> bool:
 
 
 def _write_json_atomically(path: str, content: dict) -> None:
-    temporary = path + ".tmp"
-    with open(temporary, "w") as file:
-        json.dump(content, file, indent=2, sort_keys=True)
-        file.write("\n")
-        file.flush()
-        os.fsync(file.fileno())
-    os.replace(temporary, path)
+    write_json(path, content, trailing_newline=True)
 
 
 class TFRecordSetWriter:
@@ -282,6 +278,7 @@ class TFRecordSetWriter:
         with open(os.path.join(self.out_dir, PREPARING_MARKER), "w") as file:
             file.write(f"preparation started {datetime.datetime.now(datetime.timezone.utc).isoformat()}\n")
         stale = glob.glob(os.path.join(glob.escape(self.out_dir), "*.tmp"))
+        stale += [path for path in glob.glob(os.path.join(glob.escape(self.out_dir), "*")) if is_temporary(path)]
         stale += glob.glob(os.path.join(glob.escape(self.out_dir), glob.escape(self.prefix) + "-r[0-9][0-9]*.tfrecords"))
         for path in stale:
             os.remove(path)
@@ -323,6 +320,7 @@ class TFRecordSetWriter:
         files = {}
         for resolution, paths in zip(self.resolutions, self._final_paths):
             for shard, path in enumerate(paths):
+                fsync_file(path + ".tmp")
                 os.replace(path + ".tmp", path)
                 files[os.path.basename(path)] = {
                     "resolution": resolution,
@@ -346,6 +344,8 @@ class TFRecordSetWriter:
             **self.extra,
             "complete": True,
         }
+        # The records' renames are durable before the manifest marks them complete.
+        fsync_directory(self.out_dir)
         _write_json_atomically(os.path.join(self.out_dir, MANIFEST_NAME), manifest)
         os.remove(os.path.join(self.out_dir, PREPARING_MARKER))
         return manifest
@@ -753,6 +753,15 @@ def write_from_tfds(
 
 def base_prefix(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9_]+", "_", name).strip("_") or "dataset"
+
+
+def dataset_fingerprint(data_dir: str) -> str | None:
+    """SHA-256 of the manifest's file list (each record file's name, size and SHA-256): the same
+    for the same records wherever they lie and whenever they were prepared; None without a manifest."""
+    listed = (read_manifest(data_dir) or {}).get("files")
+    if not listed:
+        return None
+    return hashlib.sha256(json.dumps(listed, sort_keys=True).encode()).hexdigest()
 
 
 def dataset_identity(data_dir: str) -> str:

@@ -9,8 +9,8 @@ checkpoint both import that set by name into freshly built models.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
-import json
 import logging
 import os
 import signal
@@ -21,9 +21,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from progressive_infogan import checkpoints, growth, losses, networks, schedule, summaries
-from progressive_infogan import config as configs
-from progressive_infogan.errors import UserError
+from progressive_infogan import checkpoints, growth, losses, networks, rundir, schedule, summaries, tfrecords
 from progressive_infogan.config import PRECISIONS, STRATEGIES, ExperimentConfig, RunOptions
 from progressive_infogan.latents import latents
 
@@ -185,34 +183,6 @@ class PhaseTrainer:
         return self._step(real, tf.constant(step, tf.int64), tf.constant(alpha, tf.float32))
 
 
-def _write_config(config: ExperimentConfig, model_dir: str) -> None:
-    path = os.path.join(model_dir, "config.json")
-    text = config.to_json()
-    if os.path.exists(path):
-        with open(path) as handle:
-            # Parsed, not compared as text: a field added to the configs since the run started
-            # reads as its default, so older runs still resume.
-            stored = ExperimentConfig.from_json(handle.read())
-        changed = configs.differences(stored, config)
-        if changed:
-            raise UserError(
-                f"{model_dir} holds a run of {stored.name} with a different configuration ({'; '.join(changed)}); "
-                "pass the same flags to resume it, or choose a new --model_dir")
-        return
-    _write_text(path, text)
-
-
-def _write_text(path: str, text: str) -> None:
-    temporary = path + ".partial"
-    with open(temporary, "w") as handle:
-        handle.write(text)
-    os.replace(temporary, path)
-
-
-def _write_json(path: str, value) -> None:
-    _write_text(path, json.dumps(value, indent=2, sort_keys=True))
-
-
 class _StopRequest:
     """SIGTERM / SIGINT: finish the current step, write a checkpoint, return."""
 
@@ -266,34 +236,60 @@ def train(config: ExperimentConfig, options: RunOptions,
     keras.mixed_precision.set_global_policy(options.mixed_precision)
     strategy = make_strategy(options.strategy, options.devices)
     chief = is_chief(strategy)
+    if options.data_dir:
+        # Absolute in the input pipeline (its iterator checkpoints) and in the run's records, so
+        # that a resume or an evaluation from another working directory reads the same files.
+        options = dataclasses.replace(options, data_dir=os.path.abspath(options.data_dir))
     record_files = None
     if dataset_fn is None:
         from progressive_infogan import data
 
-        # Every file the run will read, now: a damaged one would otherwise fail only in its phase.
+        # Every file the run will read, now, before anything is written into the run directory:
+        # a damaged one would otherwise fail only in its phase.
         data.check_records(options.data_dir, schedule.phases(config.schedule), options.preprocessing,
                            verify_hashes=options.verify_data)
         dataset_fn = _records_dataset_fn(options)
         record_files = lambda phase: data.phase_record_paths(options.data_dir, phase, options.preprocessing)  # noqa: E731
+    identity = rundir.Identity(data_dir=options.data_dir, seed=options.seed,
+                               dataset_fingerprint=tfrecords.dataset_fingerprint(options.data_dir)
+                               if options.data_dir else None)
+    # Only the chief writes the run directory, so only it holds it.
+    with rundir.RunLock(options.model_dir) if chief else contextlib.nullcontext():
+        return _train_holding_the_run(config, options, strategy, dataset_fn, record_files, identity)
+
+
+def _open_run_directory(config: ExperimentConfig, options: RunOptions, identity: rundir.Identity) -> None:
+    """Check the run directory against this launch, then record the launch (chief, under the lock)."""
+    model_dir = options.model_dir
+    # A directory without a checkpoint holds no training to protect: the records of a start
+    # that failed before its first checkpoint give way to this one's.
+    started = checkpoints.has_any_checkpoint(model_dir)
+    if started:
+        rundir.check_config(config, model_dir)
+        rundir.check_identity(model_dir, identity, allow_changes=options.allow_changed_data)
+    for path in checkpoints.clear_partial(model_dir):
+        log.info("removed %s, an interrupted checkpoint write", path)
+    rundir.write_config(config, model_dir, replace=not started)
+    rundir.write_identity(model_dir, identity, replace=not started or options.allow_changed_data)
+    rundir.write_run_options(model_dir, options)
+
+
+def _train_holding_the_run(config: ExperimentConfig, options: RunOptions, strategy: tf.distribute.Strategy,
+                           dataset_fn, record_files, identity: rundir.Identity) -> Dict[str, object]:
+    chief = is_chief(strategy)
     if chief:
-        os.makedirs(options.model_dir, exist_ok=True)
-        _write_config(config, options.model_dir)
-        # How this launch ran (data, hardware): not the experiment's identity, so rewritten each time.
-        _write_json(os.path.join(options.model_dir, "run_options.json"), dataclasses.asdict(options))
+        _open_run_directory(config, options, identity)
     if options.jit_compile and strategy.num_replicas_in_sync > 1:
         tf.config.optimizer.set_jit("autoclustering")
 
     sched = config.schedule
     total = schedule.total_steps(sched)
-    if chief:
-        for path in checkpoints.clear_partial(options.model_dir):
-            log.info("removed %s, an interrupted checkpoint write", path)
     restored = checkpoints.load_newest(options.model_dir, set_aside=chief)
     arrays, state, latest = (restored.arrays, restored.state, restored.path) if restored else (None, {}, None)
     step = int(state.get("step", 0))
     if latest:
         log.info("resuming from %s (step %d of %d)", latest, step, total)
-    writer = (tf.summary.create_file_writer(os.path.join(options.model_dir, "tensorboard")) if chief
+    writer = (tf.summary.create_file_writer(rundir.tensorboard_dir(options.model_dir)) if chief
               else tf.summary.create_noop_writer())
     with _StopRequest() as stop:
         while step < total:

@@ -5,7 +5,7 @@ import os
 import pytest
 import tensorflow as tf
 
-from progressive_infogan import checkpoints, networks
+from progressive_infogan import checkpoints, networks, rundir
 from progressive_infogan import config as configs
 
 PHASE = 4
@@ -25,8 +25,7 @@ def make_run(run_dir: str, experiment: configs.ExperimentConfig, phase: int = PH
     generator = networks.build_generator(experiment.model, phase)
     discriminator = networks.build_discriminator(experiment.model, phase)
     os.makedirs(run_dir, exist_ok=True)
-    with open(os.path.join(run_dir, "config.json"), "w") as handle:
-        handle.write(experiment.to_json())
+    rundir.write_config(experiment, run_dir)
     arrays = {v.path: v.numpy() for v in generator.variables + discriminator.variables}
     arrays.update({checkpoints.EMA_PREFIX + v.path: v.numpy() for v in generator.trainable_variables})
     checkpoints.save_checkpoint(run_dir, step, arrays, {"phase": phase, "alpha": 1.0})

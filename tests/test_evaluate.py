@@ -44,3 +44,23 @@ def test_sample_count_flags_override_the_protocol_and_label_the_line_custom():
     protocol, counts = settings("--protocol=smoke", "--fid_num_images=7", "--seed=3")
     assert protocol == "smoke-custom"
     assert counts == dataclasses.replace(evaluate.PROTOCOLS["smoke"], fid_num_images=7, seed=3)
+
+
+def test_a_torn_metrics_line_neither_stops_skip_if_done_nor_swallows_the_next_line(tmp_path, capsys):
+    from absl import flags
+
+    from progressive_infogan import rundir
+
+    run_dir = str(tmp_path / "run")
+    make_run(run_dir, small_config("exp_condition"), phase=3, step=100)
+    with open(tmp_path / "run" / "metrics.jsonl", "w") as handle:
+        handle.write('{"protocol": "smoke", "step": 100, "metr')  # an evaluation killed mid-write
+    assert not evaluate.already_evaluated(run_dir, "smoke")
+    flag_values = flags.FlagValues()
+    evaluate.define_flags(flag_values)
+    flag_values(["evaluate", f"--run_dir={run_dir}", "--protocol=smoke", "--metrics=infogan", "--skip_if_done"])
+    evaluate.main([], flag_values)
+    assert [line["step"] for line in rundir.read_metrics_lines(run_dir)] == [100]
+    assert evaluate.already_evaluated(run_dir, "smoke")
+    evaluate.main([], flag_values)
+    assert "already evaluated" in capsys.readouterr().out

@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from progressive_infogan import checkpoints, config, schedule, synthetic_faces
+from progressive_infogan import checkpoints, config, rundir, schedule, synthetic_faces
 from progressive_infogan.metrics import latent_spread
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -50,7 +50,7 @@ def test_every_experiment_script_trains_phases_2_to_4(tmp_path, tiny_faces):
         results = list(pool.map(train, SCRIPTS))
     for name, model_dir, process in results:
         assert process.returncode == 0, f"{name}:\n{process.stderr[-3000:]}"
-        run_config = checkpoints.read_config(model_dir)
+        run_config = rundir.read_config(model_dir)
         assert run_config.name == name
         _, state = checkpoints.load_checkpoint(checkpoints.latest_checkpoint(model_dir))
         assert state["phase"] == 4 and state["step"] == schedule.total_steps(run_config.schedule)
@@ -154,7 +154,7 @@ def test_a_script_stopped_by_sigterm_exits_75_after_its_checkpoint(tmp_path, tin
     assert process.returncode == 75, log[-3000:]
     assert "rerun the same command to resume" in log
     step, _ = checkpoints.list_checkpoints(model_dir)[-1]
-    assert 0 < step < schedule.total_steps(checkpoints.read_config(model_dir).schedule)
+    assert 0 < step < schedule.total_steps(rundir.read_config(model_dir).schedule)
 
 
 def test_reproduce_does_not_evaluate_a_run_stopped_by_sigterm(tmp_path, tiny_faces):

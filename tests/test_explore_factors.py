@@ -8,7 +8,8 @@ import pytest
 import tensorflow as tf
 
 from explore_fixtures import small_config
-from progressive_infogan import data, synthetic_faces
+from progressive_infogan import config as configs
+from progressive_infogan import data, rundir, synthetic_faces
 from progressive_infogan.explore import factors, summary
 
 RESOLUTION = 16  # the model's; the records go one level up (original preprocessing)
@@ -29,8 +30,7 @@ def fake_run_dir(root, data_dir, phase=4):
     os.makedirs(os.path.join(root, "checkpoints", "ckpt-000000001"))
     with open(os.path.join(root, "checkpoints", "ckpt-000000001", "state.json"), "w") as handle:
         json.dump({"step": 1, "phase": phase, "alpha": 1.0}, handle)
-    with open(os.path.join(root, "run_options.json"), "w") as handle:
-        json.dump({"data_dir": data_dir, "preprocessing": "original"}, handle)
+    rundir.write_run_options(root, configs.RunOptions(model_dir=root, data_dir=data_dir))
     return root
 
 
@@ -113,8 +113,7 @@ def test_summary_cli_names_factors(faces_dir, tmp_path, monkeypatch):
 
     monkeypatch.setenv("PROGRESSIVE_INFOGAN_CACHE", str(tmp_path / "cache"))
     run_dir = make_run(str(tmp_path / "run"), small_config())
-    with open(os.path.join(run_dir, "run_options.json"), "w") as handle:
-        json.dump({"data_dir": faces_dir, "preprocessing": "original"}, handle)
+    rundir.write_run_options(run_dir, configs.RunOptions(model_dir=run_dir, data_dir=faces_dir))
     out = tmp_path / "out"
     flag_values = flags.FlagValues()
     cli.define_flags(flag_values)

@@ -1,6 +1,7 @@
 """The experiment scripts' flags -> typed configs (launcher), and the size table they pick from."""
 
 import dataclasses
+import os
 
 import pytest
 from absl import flags
@@ -81,3 +82,24 @@ def test_without_data_dir_the_options_leave_it_to_the_size_default():
     assert _launch("--data_dir=data/mine").options.data_dir == "data/mine"
     assert _launch().options == configs.RunOptions(model_dir="runs/x")
 
+
+
+def test_a_resume_without_data_dir_reads_the_recorded_data_not_a_new_default(tmp_path):
+    from progressive_infogan import rundir
+    from progressive_infogan.errors import UserError
+
+    run_dir, data_dir = str(tmp_path / "run"), str(tmp_path / "data")
+    assert launcher.run_data_dir(run_dir) is None  # a new run: the size's default dataset
+    os.makedirs(data_dir)
+    rundir.write_identity(str(tmp_path), rundir.Identity(data_dir="", dataset_fingerprint=None, seed=0))
+    assert launcher.run_data_dir(str(tmp_path)) is None  # trained on images from code
+    os.makedirs(run_dir)
+    rundir.write_identity(run_dir, rundir.Identity(data_dir=data_dir, dataset_fingerprint="f", seed=0))
+    assert launcher.run_data_dir(run_dir) == data_dir
+    os.rmdir(data_dir)
+    with pytest.raises(UserError, match=f"{run_dir} was trained on {data_dir}, which no longer exists"):
+        launcher.run_data_dir(run_dir)
+
+
+def test_allow_changed_data_is_a_run_option():
+    assert _launch("--allow_changed_data").options == configs.RunOptions(model_dir="runs/x", allow_changed_data=True)

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from explore_fixtures import make_run, small_config
-from progressive_infogan import checkpoints, data, evaluate, synthetic_faces
+from progressive_infogan import checkpoints, data, evaluate, rundir, synthetic_faces
 from progressive_infogan import config as configs
 from progressive_infogan.latents import latents
 from progressive_infogan.metrics import ground_truth, scale_alignment
@@ -28,8 +28,7 @@ def faces_dir(tmp_path_factory):
 @pytest.fixture(scope="module")
 def run_dir(tmp_path_factory, faces_dir):
     directory = make_run(str(tmp_path_factory.mktemp("gt_run")), small_config(), phase=PHASE)
-    with open(os.path.join(directory, "run_options.json"), "w") as handle:
-        json.dump({"data_dir": faces_dir, "preprocessing": "original"}, handle)
+    rundir.write_run_options(directory, configs.RunOptions(model_dir=directory, data_dir=faces_dir))
     return directory
 
 

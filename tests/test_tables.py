@@ -9,8 +9,8 @@ import sys
 
 import pytest
 
-from progressive_infogan import tables
-from progressive_infogan.config import preset
+from progressive_infogan import rundir, tables
+from progressive_infogan.config import RunOptions, preset
 from progressive_infogan.thesis_results import FIGURES, FIGURES_BY_NUMBER
 
 # The project's transcription of the thesis tables: the test below checks it against thesis_results.py.
@@ -20,13 +20,11 @@ REFERENCE = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file_
 def make_run(root, name, experiment, lines):
     run_dir = os.path.join(root, name)
     os.makedirs(run_dir)
-    with open(os.path.join(run_dir, "config.json"), "w") as handle:
-        handle.write(preset(experiment).to_json())
-    with open(os.path.join(run_dir, "metrics.jsonl"), "w") as handle:
-        for step, metrics in lines:
-            handle.write(json.dumps({"experiment": "ignored", "step": step, "phase": 7, "checkpoint": "ckpt",
-                                     "protocol": "thesis", "time": f"2026-11-23T00:00:{step % 60:02d}Z",
-                                     "metrics": metrics}) + "\n")
+    rundir.write_config(preset(experiment), run_dir)
+    for step, metrics in lines:
+        rundir.append_metrics_line(run_dir, {"experiment": "ignored", "step": step, "phase": 7, "checkpoint": "ckpt",
+                                             "protocol": "thesis", "time": f"2026-11-23T00:00:{step % 60:02d}Z",
+                                             "metrics": metrics})
     return run_dir
 
 
@@ -113,12 +111,10 @@ def test_write_tables_and_command_line(two_runs, tmp_path):
 def test_several_seeds_give_mean_and_sd_and_per_seed_rows(tmp_path):
     for seed, fid in ((0, 20.0), (1, 22.0), (2, 27.0)):
         run_dir = make_run(tmp_path, f"vanilla-{seed}", "exp_vanilla", [(200, dict(VANILLA, fid=fid))])
-        with open(os.path.join(run_dir, "run_options.json"), "w") as handle:
-            json.dump({"seed": seed}, handle)
+        rundir.write_run_options(run_dir, RunOptions(model_dir=run_dir, seed=seed))
     # A second run of seed 2 evaluated earlier loses to the newer one.
     old = make_run(tmp_path, "vanilla-2-old", "exp_vanilla", [(130, dict(VANILLA, fid=99.0))])  # time :10 < :20
-    with open(os.path.join(old, "run_options.json"), "w") as handle:
-        json.dump({"seed": 2}, handle)
+    rundir.write_run_options(old, RunOptions(model_dir=old, seed=2))
     results = tables.collect_results(tables.find_run_dirs(str(tmp_path)))
     assert [(run.seed, run.value("fid")) for run in results["exp_vanilla"]] == [(0, 20.0), (1, 22.0), (2, 27.0)]
     _, rows = _parse_markdown(tables.figure_markdown(FIGURES_BY_NUMBER[21], results))
@@ -160,12 +156,13 @@ def test_thesis_constants_match_the_reference_transcription():
 def test_metrics_of_separate_evaluations_of_one_checkpoint_merge(tmp_path):
     run_dir = tmp_path / "run"
     run_dir.mkdir()
-    (run_dir / "config.json").write_text(preset("exp_condition").to_json())
+    rundir.write_config(preset("exp_condition"), str(run_dir))
     lines = [{"experiment": "exp_condition", "step": 10, "phase": 7, "protocol": "thesis", "metrics": {"fid": 30.0}},
              {"experiment": "exp_condition", "step": 10, "phase": 7, "protocol": "other", "metrics": {"fid": 99.0}},
              {"experiment": "exp_condition", "step": 10, "phase": 7, "protocol": "thesis",
               "metrics": {"code_reconstruction_error/overall": 0.4}}]
-    (run_dir / "metrics.jsonl").write_text("\n".join(json.dumps(line) for line in lines) + "\n")
+    for line in lines:
+        rundir.append_metrics_line(str(run_dir), line)
     result = tables.read_run(str(run_dir), protocol="thesis")
     assert result.metrics == {"fid": 30.0, "code_reconstruction_error/overall": 0.4}
 
@@ -223,3 +220,13 @@ def test_the_heatmap_averages_the_seeds_and_the_readme_links_it(tmp_path):
     assert list(tables.write_heatmaps(results, str(out))) == ["scale_alignment_exp_condition_generative.png"]
     assert "](results/x.png)" in tables.summary_markdown(results, heatmap="results/x.png")
     assert "![" not in tables.summary_markdown(results)
+
+
+def test_a_torn_last_metrics_line_does_not_stop_the_tables(tmp_path, caplog):
+    run_dir = make_run(tmp_path, "vanilla", "exp_vanilla", [(200, VANILLA)])
+    with open(os.path.join(run_dir, rundir.METRICS_FILE), "a") as handle:
+        handle.write('{"experiment": "exp_vanilla", "step": 300, "metr')  # an evaluation killed mid-write
+    results = tables.collect_results(tables.find_run_dirs(str(tmp_path)))
+    assert [run.value("fid") for run in results["exp_vanilla"]] == [20.0]
+    assert f"{os.path.join(run_dir, rundir.METRICS_FILE)}:2: skipping a malformed line" in caplog.text
+    tables.figure_markdown(FIGURES_BY_NUMBER[21], results)

@@ -1,3 +1,4 @@
+import json
 import logging
 import os
 import re
@@ -8,8 +9,9 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from progressive_infogan import checkpoints, schedule, summaries, tfrecords, train
+from progressive_infogan import checkpoints, rundir, schedule, summaries, tfrecords, train
 from progressive_infogan import config as configs
+from progressive_infogan.errors import UserError
 
 sys.path.insert(0, os.path.dirname(__file__))
 import train_driver  # noqa: E402
@@ -240,8 +242,92 @@ def test_an_error_after_a_step_checkpoints_it_with_the_input_position(tmp_path, 
     assert step == 6 and os.path.exists(os.path.join(checkpoint, "data.index"))
 
 
-def test_a_run_directory_refuses_a_different_config(tmp_path):
-    config = train_driver.CONFIG
-    train._write_config(config, str(tmp_path))
-    with pytest.raises(ValueError, match=r"different configuration \(loss.consistency_weight: stored 30.0, now 300.0\)"):
-        train._write_config(config.replace(loss=dict(consistency_weight=300.0)), str(tmp_path))
+
+
+# --- The run directory: lock, identity, records written only after the data is checked ----------
+
+def test_a_second_trainer_on_a_held_run_directory_is_refused(tmp_path):
+    with rundir.RunLock(str(tmp_path)):  # another trainer holds it
+        with pytest.raises(UserError, match=f"{tmp_path} is in use by pid {os.getpid()} on .* since "):
+            _train_in_process(tmp_path, stop_at_step=2)
+    assert not (tmp_path / rundir.CONFIG_FILE).exists() and not (tmp_path / "checkpoints").exists()
+
+
+def test_the_lock_is_released_after_a_run_and_after_an_error(tmp_path):
+    _train_in_process(tmp_path / "a", stop_at_step=2)
+    assert not (tmp_path / "a" / rundir.LOCK_FILE).exists()
+
+    def failing(phase, batch):
+        raise OSError("no data")
+
+    with pytest.raises(OSError, match="no data"):
+        _train_in_process(tmp_path / "b", dataset_fn=failing)
+    assert not (tmp_path / "b" / rundir.LOCK_FILE).exists()
+    rundir.RunLock(str(tmp_path / "b")).acquire().release()
+
+
+def test_a_stale_lock_is_taken_over(tmp_path, caplog):
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    (tmp_path / rundir.LOCK_FILE).write_text(json.dumps({"pid": dead.pid, "host": "h", "since": "T"}))
+    with caplog.at_level(logging.WARNING, logger="progressive_infogan"):
+        assert _train_in_process(tmp_path, stop_at_step=2)["step"] == 2
+    assert f"taking over a stale lock: pid {dead.pid}" in caplog.text
+    assert not (tmp_path / rundir.LOCK_FILE).exists()
+
+
+def test_a_resume_with_another_seed_is_refused_unless_allowed(tmp_path):
+    _train_in_process(tmp_path, stop_at_step=2)
+    with pytest.raises(UserError, match="seed: stored 0, given 7"):
+        _train_in_process(tmp_path, stop_at_step=3, seed=7)
+    assert checkpoints.list_checkpoints(str(tmp_path))[-1][0] == 2
+    assert _train_in_process(tmp_path, stop_at_step=3, seed=7, allow_changed_data=True)["step"] == 3
+    assert rundir.run_seed(str(tmp_path)) == 7 and rundir.read_run_options(str(tmp_path))["seed"] == 7
+
+
+def test_a_resume_on_other_data_is_refused_and_paths_are_recorded_absolute(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    _record_set(tmp_path / "data")
+    other = _record_set(tmp_path / "other", count=48)
+    _train_in_process("run", dataset_fn=None, data_dir="data", stop_at_step=2)
+    identity = rundir.read_identity("run")
+    assert identity.data_dir == str(tmp_path / "data") == rundir.read_run_options("run")["data_dir"]
+    assert identity.dataset_fingerprint == tfrecords.dataset_fingerprint("data") and identity.seed == 0
+    with pytest.raises(UserError, match="dataset fingerprint: stored .* given .*other"):
+        _train_in_process("run", dataset_fn=None, data_dir=other, stop_at_step=3)
+    # The same records elsewhere are the same data.
+    os.rename(tmp_path / "data", tmp_path / "moved")
+    assert _train_in_process("run", dataset_fn=None, data_dir="moved", stop_at_step=3)["step"] == 3
+
+
+def test_a_launch_on_missing_data_leaves_the_run_records_as_they_were(tmp_path):
+    _train_in_process(tmp_path, stop_at_step=2)
+    records = {name: (tmp_path / name).read_bytes()
+               for name in (rundir.CONFIG_FILE, rundir.RUN_OPTIONS_FILE, rundir.IDENTITY_FILE)}
+    with pytest.raises(FileNotFoundError, match="nonexistent"):
+        _train_in_process(tmp_path, dataset_fn=None, data_dir=str(tmp_path / "nonexistent"))
+    assert {name: (tmp_path / name).read_bytes() for name in records} == records
+
+
+def test_a_start_that_failed_before_its_first_checkpoint_does_not_bind_the_next(tmp_path):
+    def failing(phase, batch):
+        raise OSError("no data")
+
+    with pytest.raises(OSError):
+        _train_in_process(tmp_path, dataset_fn=failing, seed=3)
+    changed = train_driver.CONFIG.replace(loss=dict(consistency_weight=300.0))
+    options = configs.RunOptions(model_dir=str(tmp_path), progress_bar=False, stop_at_step=2)
+    assert train.train(changed, options, dataset_fn=train_driver.dataset_fn)["step"] == 2
+    assert rundir.read_config(str(tmp_path)) == changed and rundir.run_seed(str(tmp_path)) == 0
+
+
+def test_a_run_directory_of_before_identities_resumes(tmp_path):
+    _train_in_process(tmp_path, stop_at_step=2)
+    os.remove(tmp_path / rundir.IDENTITY_FILE)
+    options = json.loads((tmp_path / rundir.RUN_OPTIONS_FILE).read_text())
+    del options["allow_changed_data"]
+    (tmp_path / rundir.RUN_OPTIONS_FILE).write_text(json.dumps(options))
+    with pytest.raises(UserError, match="seed: stored 0, given 1"):
+        _train_in_process(tmp_path, stop_at_step=3, seed=1)
+    assert _train_in_process(tmp_path, stop_at_step=3)["step"] == 3
+    assert rundir.read_identity(str(tmp_path)) == rundir.Identity(data_dir="", dataset_fingerprint=None, seed=0)

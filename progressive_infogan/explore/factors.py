@@ -29,13 +29,12 @@ import dataclasses
 import hashlib
 import json
 import os
-import tempfile
 import time
 from typing import Callable, List, NamedTuple, Optional
 
 import numpy as np
 
-from progressive_infogan import tfrecords
+from progressive_infogan import files, tfrecords
 
 FORMAT_VERSION = 2
 CACHE_SUBDIRECTORY = "factor_predictors"
@@ -219,17 +218,8 @@ def save_predictor(path: str, predictor: FactorPredictor) -> None:
                 "settings": dataclasses.asdict(predictor.settings), "num_train": predictor.num_train,
                 "num_holdout": predictor.num_holdout, "seconds": predictor.seconds}
     arrays = {f"weight_{i:03d}": w for i, w in enumerate(predictor.model.get_weights())}
-    handle, temporary = tempfile.mkstemp(prefix=os.path.basename(path) + ".", suffix=".tmp",
-                                         dir=os.path.dirname(os.path.abspath(path)))
-    try:
-        with os.fdopen(handle, "wb") as file:
-            np.savez(file, metadata=np.array(json.dumps(metadata)), mean=predictor.mean, std=predictor.std,
-                     r2=predictor.r2, **arrays)
-        os.replace(temporary, path)
-    except BaseException:
-        if os.path.exists(temporary):
-            os.remove(temporary)
-        raise
+    files.write_npz(path, metadata=np.array(json.dumps(metadata)), mean=predictor.mean, std=predictor.std,
+                    r2=predictor.r2, **arrays)
 
 
 def load_predictor(path: str) -> FactorPredictor:
@@ -278,38 +268,14 @@ def cached_factor_predictor(data_dir: str, resolution: int, preprocessing: str =
 # Runs
 
 
-def resolve_data_dir(run_dir: str, data_dir: str) -> str:
-    """A run's recorded data directory as a path: absolute; relative to the working directory;
-    or relative to the directory the run was started from (the run dir minus its recorded
-    `model_dir`, else its parent's parent)."""
-    from progressive_infogan import evaluate
-
-    if os.path.isabs(data_dir) or os.path.isdir(data_dir):
-        return data_dir
-    run_dir = os.path.abspath(run_dir)
-    roots = []
-    model_dir = str(evaluate.read_run_options(run_dir).get("model_dir") or "")
-    model_dir = os.path.normpath(model_dir) if model_dir else ""
-    if model_dir and not os.path.isabs(model_dir) and run_dir.endswith(os.sep + model_dir):
-        roots.append(run_dir[: -len(model_dir) - 1])
-    roots += [os.path.dirname(os.path.dirname(run_dir)), os.path.dirname(run_dir)]
-    for root in roots:
-        candidate = os.path.join(root, data_dir)
-        if os.path.isdir(candidate):
-            return candidate
-    return data_dir
-
-
 def run_factor_data(run_dir: str, data_dir: Optional[str] = None) -> tuple[Optional[str], str, str]:
     """(data directory with factors or None, preprocessing, why not) of a run."""
-    from progressive_infogan import data, evaluate
+    from progressive_infogan import data, rundir
 
-    options = evaluate.read_run_options(run_dir)
-    preprocessing = str(options.get("preprocessing", "original"))
-    data_dir = data_dir or options.get("data_dir")
+    preprocessing = str(rundir.read_run_options(run_dir).get("preprocessing", "original"))
+    data_dir = rundir.resolve_recorded_path(run_dir, data_dir) if data_dir else rundir.recorded_data_dir(run_dir)
     if not data_dir:
-        return None, preprocessing, f"{run_dir} does not record its data directory (run_options.json)"
-    data_dir = resolve_data_dir(run_dir, str(data_dir))
+        return None, preprocessing, f"{run_dir} does not record its data directory ({rundir.RUN_OPTIONS_FILE})"
     if not os.path.isfile(os.path.join(data_dir, data.FACTORS_FILENAME)):
         return None, preprocessing, (f"{data_dir} has no {data.FACTORS_FILENAME}: not a synthetic-faces set, "
                                      "so there are no ground-truth factors")

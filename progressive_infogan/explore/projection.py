@@ -21,7 +21,7 @@ import tensorflow as tf
 from PIL import Image, ImageOps
 from tqdm import tqdm
 
-from progressive_infogan import figures
+from progressive_infogan import figures, files
 from progressive_infogan.config import ModelConfig
 from progressive_infogan.explore import common
 from progressive_infogan.latents import latents
@@ -261,10 +261,8 @@ def latents_path(figure_path: str) -> str:
 def save_projection(path: str, projection: Projection) -> str:
     """Write the projection (its noise [1, Z] and code [1, K], and the photo it was fitted to) as .npz."""
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    temporary = path + ".partial.npz"
-    np.savez(temporary, **{field.name: np.asarray(getattr(projection, field.name))
-                           for field in dataclasses.fields(Projection)})
-    os.replace(temporary, path)
+    files.write_npz(path, **{field.name: np.asarray(getattr(projection, field.name))
+                             for field in dataclasses.fields(Projection)})
     return path
 
 

