@@ -32,6 +32,7 @@ import numpy as np
 
 from progressive_infogan import growth, networks
 from progressive_infogan.config import ExperimentConfig
+from progressive_infogan.errors import MissingPathError
 
 log = logging.getLogger("progressive_infogan")
 
@@ -253,7 +254,7 @@ def load_newest(run_dir: str, set_aside: bool = True) -> Optional[Restored]:
 def read_config(run_dir: str) -> ExperimentConfig:
     path = os.path.join(run_dir, "config.json")
     if not os.path.isfile(path):
-        raise FileNotFoundError(f"{run_dir} is not a run directory: no config.json")
+        raise MissingPathError(f"{run_dir} is not a run directory: no config.json")
     with open(path) as handle:
         return ExperimentConfig.from_json(handle.read())
 
@@ -284,15 +285,18 @@ def ema_arrays(arrays: Mapping[str, np.ndarray]) -> Dict[str, np.ndarray]:
 def load_run(path: str, step: Optional[int] = None, use_ema: bool = True) -> LoadedRun:
     """Load a run directory's newest checkpoint (or `step`), or a checkpoint directory."""
     path = os.path.abspath(path)
+    if not os.path.isdir(path):
+        raise MissingPathError(f"{path}: no such directory (a run directory or a checkpoint directory)")
     if os.path.isfile(os.path.join(path, STATE_FILE)):
         checkpoint, run_dir = path, os.path.dirname(os.path.dirname(path))
     else:
         run_dir = path
         checkpoints = dict(list_checkpoints(run_dir))
         if not checkpoints:
-            raise FileNotFoundError(f"no checkpoint in {run_dir}")
+            read_config(run_dir)  # a directory that is no run at all says so
+            raise MissingPathError(f"no checkpoint in {run_dir}")
         if step is not None and step not in checkpoints:
-            raise FileNotFoundError(f"no checkpoint at step {step} in {run_dir}; have {sorted(checkpoints)}")
+            raise MissingPathError(f"no checkpoint at step {step} in {run_dir}; have {sorted(checkpoints)}")
         checkpoint = checkpoints[step if step is not None else max(checkpoints)]
     config = read_config(run_dir)
     arrays, state = load_checkpoint(checkpoint)
