@@ -104,7 +104,6 @@ def _run_tool(tool: str, flag_values: flags.FlagValues) -> None:
             raise app.UsageError(f"--photo: {error}") from None
     if tool == "project" and flag_values.edits:
         projection.parse_edits(flag_values.edits)  # a malformed edit fails before the model loads
-    os.makedirs(out, exist_ok=True)
     if tool == "examples":
         written = examples.write_examples(flag_values.run_dir, out, step=flag_values.step,
                                           photo_path=flag_values.photo, seed=flag_values.seed,
@@ -115,6 +114,7 @@ def _run_tool(tool: str, flag_values: flags.FlagValues) -> None:
         print(json.dumps(written, indent=2))
         return
     run = checkpoints.load_run(flag_values.run_dir, step=flag_values.step)
+    os.makedirs(out, exist_ok=True)  # after the run loads: a mistake leaves no empty folder behind
     generator, model_config, alpha = run.generator, run.config.model, run.alpha
     coordinates = common.select_coordinates(model_config, flag_values.coordinates, run.phase)
     if not coordinates and tool not in ("blocks", "interpolation"):
