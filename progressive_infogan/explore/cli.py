@@ -114,8 +114,9 @@ def _run_tool(tool: str, flag_values: flags.FlagValues) -> None:
         print(json.dumps(written, indent=2))
         return
     run = checkpoints.load_run(flag_values.run_dir, step=flag_values.step)
-    os.makedirs(out, exist_ok=True)  # after the run loads: a mistake leaves no empty folder behind
     generator, model_config, alpha = run.generator, run.config.model, run.alpha
+    edits = projection.parse_edits(flag_values.edits, model_config.code_size) if flag_values.edits else None
+    os.makedirs(out, exist_ok=True)  # after the checks: a mistake leaves no empty folder behind
     coordinates = common.select_coordinates(model_config, flag_values.coordinates, run.phase)
     if not coordinates and tool not in ("blocks", "interpolation"):
         raise app.UsageError(f"no code coordinates selected by --coordinates={flag_values.coordinates!r} "
@@ -176,8 +177,7 @@ def _run_tool(tool: str, flag_values: flags.FlagValues) -> None:
         elif not flag_values.from_latents:
             noise, code = latents(model_config, flag_values.seed + 1000, 0, 1)
             photo = common.generate(generator, noise, code, alpha=alpha)[0]
-        edits = (projection.parse_edits(flag_values.edits, model_config.code_size) if flag_values.edits
-                 else [{c: v} for c in coordinates[:2] for v in (-2.5, 2.5)])
+        edits = edits or [{c: v} for c in coordinates[:2] for v in (-2.5, 2.5)]
         path = os.path.join(out, "photo_edits.png")
         if flag_values.from_latents:
             result, _, _ = projection.write_edits_from_latents(path, flag_values.from_latents, generator, model_config,
