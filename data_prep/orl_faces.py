@@ -5,7 +5,7 @@
 """
 from absl import flags
 
-from progressive_infogan import command_line, orl_faces
+from progressive_infogan import command_line, orl_faces, tfrecords
 
 
 def define_flags(flag_values: flags.FlagValues) -> None:
@@ -21,6 +21,7 @@ def define_flags(flag_values: flags.FlagValues) -> None:
 
 def main(argv, flag_values: flags.FlagValues = flags.FLAGS) -> None:
     del argv
+    command_line.check_flag("resolution", flag_values.resolution, tfrecords.resolution_log2)
     manifest = orl_faces.prepare_orl_faces(flag_values.out_dir, flag_values.resolution,
                                            resize_filter=flag_values.resize_filter, num_shards=flag_values.num_shards)
     print(f"{flag_values.out_dir}: {manifest['count']} ORL faces at {manifest['resolutions']} ({orl_faces.CREDIT})")

@@ -7,11 +7,10 @@ per-resolution TFRecords (NVIDIA progressive_growing_of_gans layout) with a mani
 
 Nothing is downloaded. A run that stops half-way leaves no manifest; rerunning starts clean.
 """
-import sys
-
 from absl import app, flags
 
 from progressive_infogan import command_line, tfrecords
+from progressive_infogan.errors import UserError
 
 
 def define_flags(flag_values: flags.FlagValues) -> None:
@@ -51,6 +50,7 @@ def define_flags(flag_values: flags.FlagValues) -> None:
 
 def main(argv, flag_values: flags.FlagValues = flags.FLAGS) -> None:
     del argv
+    command_line.check_flag("resolution", flag_values.resolution, tfrecords.resolution_log2)
     if not flag_values.input:
         raise app.UsageError("--input is required")
     source, out_dir = flag_values.input, flag_values.out_dir
@@ -74,7 +74,7 @@ def main(argv, flag_values: flags.FlagValues = flags.FLAGS) -> None:
                 manual_dir=flag_values.manual_dir, num_shards=flag_values.num_shards, prefix=flag_values.prefix,
                 max_images=flag_values.max_images)
     except tfrecords.DatasetPreparationError as error:
-        sys.exit(f"error: {error}")
+        raise UserError(str(error)) from None
     print(f"{manifest['count']} images at {manifest['resolutions']} -> {out_dir or source}")
 
 

@@ -5,7 +5,7 @@
 """
 from absl import flags
 
-from progressive_infogan import command_line, synthetic_faces
+from progressive_infogan import command_line, synthetic_faces, tfrecords
 
 
 def define_flags(flag_values: flags.FlagValues) -> None:
@@ -29,6 +29,7 @@ def define_flags(flag_values: flags.FlagValues) -> None:
 
 def main(argv, flag_values: flags.FlagValues = flags.FLAGS) -> None:
     del argv
+    command_line.check_flag("resolution", flag_values.resolution, tfrecords.resolution_log2)
     if flag_values.figures_dir:
         for path in synthetic_faces.save_figures(flag_values.figures_dir):
             print(f"wrote {path}")

@@ -5,8 +5,11 @@
     images = generator(noise, code)  # [N, Z], [N, K] -> [N, H, W, 3] in [-1, 1]
 """
 
+from progressive_infogan import terminal
+
 try:
-    import tensorflow  # noqa: F401
+    with terminal.hidden_import_noise():  # TensorFlow's import-time notices (PINFOGAN_TF_LOGS=1 shows them)
+        import tensorflow  # noqa: F401
 except ImportError as error:  # pragma: no cover - depends on the install
     raise ImportError(
         "progressive_infogan needs TensorFlow 2.21: install with `pip install -e .[cpu]` "

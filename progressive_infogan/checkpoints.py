@@ -32,6 +32,7 @@ import numpy as np
 
 from progressive_infogan import growth, networks, rundir
 from progressive_infogan.config import ExperimentConfig
+from progressive_infogan.errors import MissingPathError
 from progressive_infogan.files import fsync_directory, fsync_file
 
 log = logging.getLogger("progressive_infogan")
@@ -268,15 +269,18 @@ def ema_arrays(arrays: Mapping[str, np.ndarray]) -> Dict[str, np.ndarray]:
 def load_run(path: str, step: Optional[int] = None, use_ema: bool = True) -> LoadedRun:
     """Load a run directory's newest checkpoint (or `step`), or a checkpoint directory."""
     path = os.path.abspath(path)
+    if not os.path.isdir(path):
+        raise MissingPathError(f"{path}: no such directory (a run directory or a checkpoint directory)")
     if os.path.isfile(os.path.join(path, STATE_FILE)):
         checkpoint, run_dir = path, os.path.dirname(os.path.dirname(path))
     else:
         run_dir = path
         checkpoints = dict(list_checkpoints(run_dir))
         if not checkpoints:
-            raise FileNotFoundError(f"no checkpoint in {run_dir}")
+            rundir.read_config(run_dir)  # a directory that is no run at all says so
+            raise MissingPathError(f"no checkpoint in {run_dir}")
         if step is not None and step not in checkpoints:
-            raise FileNotFoundError(f"no checkpoint at step {step} in {run_dir}; have {sorted(checkpoints)}")
+            raise MissingPathError(f"no checkpoint at step {step} in {run_dir}; have {sorted(checkpoints)}")
         checkpoint = checkpoints[step if step is not None else max(checkpoints)]
     config = rundir.read_config(run_dir)
     arrays, state = load_checkpoint(checkpoint)

@@ -19,11 +19,13 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import re
 from typing import Dict, Iterable, Optional, Sequence, Tuple
 
 import numpy as np
 
 from progressive_infogan.config import MIN_PHASE
+from progressive_infogan.errors import UserError
 
 Counts = Tuple[Tuple[int, int], ...]  # ((block, number of coordinates), ...) in increasing block order
 
@@ -137,3 +139,45 @@ def _layout(code_sizes: Counts, schedule_groups: Optional[Counts], unmask: bool)
     coordinates = tuple(Coordinate(index, input_block, owner_block)
                         for index, (input_block, owner_block) in enumerate(zip(inputs, owners)))
     return CodeLayout(coordinates=coordinates, unmask=unmask)
+
+
+# --- Coordinates by name -------------------------------------------------------------------
+# The figures label coordinate c "C<c>"; the commands take coordinates by that label.
+
+_LABEL = re.compile(r"^C(\d+)$")
+_BARE = re.compile(r"^C?(\d+)$")
+
+
+def parse_coordinate_values(text: Optional[str], flag: str, code_size: Optional[int] = None,
+                            bare: bool = False) -> Dict[int, float]:
+    """'C19=2.5,C3=-1' -> {19: 2.5, 3: -1.0} (with `bare`, '19=2.5' too), checked against the code's
+    size when it is given; a UserError names `flag` and the item at fault."""
+    values: Dict[int, float] = {}
+    for item in filter(None, (part.strip() for part in (text or "").split(","))):
+        label, separator, value = item.partition("=")
+        coordinate = parse_coordinate_label(label, bare=bare)
+        if not separator or coordinate is None:
+            raise UserError(f"{flag}: {item!r} is not C<coordinate>=<value>, e.g. C19=2.5")
+        if code_size is not None:
+            try:
+                check_coordinate(coordinate, code_size)
+            except UserError as error:
+                raise UserError(f"{flag}: {error}") from None
+        try:
+            values[coordinate] = float(value)
+        except ValueError:
+            raise UserError(f"{flag}: {item!r}: {value.strip()!r} is not a number") from None
+    return values
+
+
+def parse_coordinate_label(text: str, bare: bool = False) -> Optional[int]:
+    """'C19' -> 19 (with `bare`, '19' too); None when `text` is no coordinate label."""
+    match = (_BARE if bare else _LABEL).match(text.strip())
+    return int(match.group(1)) if match else None
+
+
+def check_coordinate(coordinate: int, code_size: int) -> None:
+    """UserError unless `coordinate` is in a code of `code_size` coordinates."""
+    if not 0 <= coordinate < code_size:
+        raise UserError(f"C{coordinate} is not in this model's code (C0..C{code_size - 1})" if code_size
+                        else f"C{coordinate}: this model has no code")

@@ -21,6 +21,7 @@ from typing import Any, Callable, Dict, Sequence
 
 from absl import app, flags
 
+from progressive_infogan import terminal
 from progressive_infogan.errors import UserError
 
 EXIT_USAGE = 2  # a UserError: bad input the message explains
@@ -36,12 +37,21 @@ def fields_from_flags(cls, flag_values: flags.FlagValues, *, skip_none: bool = F
     return {name: value for name, value in values.items() if not (skip_none and value is None)}
 
 
+def check_flag(name: str, value: Any, check: Callable[[Any], Any]) -> None:
+    """Run `check(value)` before the command does any work; its ValueError becomes a UserError naming --name."""
+    try:
+        check(value)
+    except ValueError as error:
+        raise UserError(f"--{name}={value}: {error}") from None
+
+
 def run(main: Callable[[Sequence[str]], None], define_flags: Callable[[flags.FlagValues], None], *,
         takes_arguments: bool = False) -> None:
     """Define the command's flags, parse the command line and call `main(argv)`.
 
     Without `takes_arguments`, a positional argument is a usage error (usually a misspelt flag).
     """
+    terminal.filter_stderr()  # TensorFlow's C++ log noise, from here to the end (PINFOGAN_TF_LOGS=1 shows it)
     flag_values = flags.FLAGS
     before = set(flag_values)
     define_flags(flag_values)

@@ -26,6 +26,7 @@ import numpy as np
 import tensorflow as tf
 
 from progressive_infogan import tfrecords
+from progressive_infogan.errors import MissingPathError, UserError
 
 log = logging.getLogger("progressive_infogan")
 
@@ -38,7 +39,7 @@ def record_paths(data_dir: str, resolution: int) -> list[str]:
     """The record file(s) holding `resolution` in `data_dir`: one file, or its shards in order."""
     log2 = tfrecords.resolution_log2(resolution)
     if not os.path.isdir(data_dir):
-        raise FileNotFoundError(f"dataset directory {data_dir} does not exist")
+        raise MissingPathError(f"dataset directory {data_dir} does not exist")
     _raise_if_incomplete(data_dir)
     escaped = glob.escape(data_dir)
     single = sorted(glob.glob(os.path.join(escaped, f"*-r{log2:02d}.tfrecords")))
@@ -55,7 +56,7 @@ def record_paths(data_dir: str, resolution: int) -> list[str]:
         if len(shards) != total:
             raise ValueError(f"{data_dir}: {len(shards)} of {total} shards present at {resolution}x{resolution}")
         return shards
-    raise FileNotFoundError(
+    raise MissingPathError(
         f"no record file for {resolution}x{resolution} (*-r{log2:02d}.tfrecords) in {data_dir}; "
         f"available resolutions: {available_resolutions(data_dir)}"
     )
@@ -90,7 +91,7 @@ def source_resolution(data_dir: str, phase: int, preprocessing: str = "original"
         return 2**phase
     available = available_resolutions(data_dir)
     if not available:
-        raise FileNotFoundError(f"no *-rNN.tfrecords files in {data_dir}")
+        raise MissingPathError(f"no *-rNN.tfrecords files in {data_dir}")
     return min(2 ** (phase + 1), max(available), tfrecords.MAX_RESOLUTION)
 
 
@@ -99,14 +100,32 @@ def phase_record_paths(data_dir: str, phase: int, preprocessing: str = "original
     return record_paths(data_dir, source_resolution(data_dir, phase, preprocessing))
 
 
+def check_top_resolution(data_dir: str, last_phase: int) -> None:
+    """UserError unless the dataset holds the last phase's resolution: the 'original' preprocessing
+    would otherwise feed that phase the top level upscaled, and the run would train on blurred images."""
+    if not os.path.isdir(data_dir):
+        raise MissingPathError(f"dataset directory {data_dir} does not exist")
+    available = available_resolutions(data_dir)
+    if not available:
+        raise MissingPathError(f"no *-rNN.tfrecords files in {data_dir}")
+    needed = 2 ** last_phase
+    if max(available) < needed:
+        raise UserError(f"{data_dir} tops out at {max(available)}x{max(available)}, but the run's last phase "
+                        f"(phase {last_phase}) trains at {needed}x{needed}: prepare the data at --resolution={needed} "
+                        f"or more, or stop earlier (--stop_after)")
+
+
 def check_records(data_dir: str, phases: Iterable[int], preprocessing: str = "original",
                   verify_hashes: bool = False) -> list[str]:
     """Check every record file the phases read against the manifest, before a run starts.
 
     Each must be listed, of its recorded size and, with `verify_hashes` (a full read), of
     its recorded SHA-256. A damaged file otherwise fails only when its phase starts, or
-    halfway through it. Returns the paths checked; raises ValueError naming the first bad one.
+    halfway through it. A dataset below the last phase's resolution is refused
+    (`check_top_resolution`). Returns the paths checked; raises ValueError naming the first bad one.
     """
+    phases = list(phases)
+    check_top_resolution(data_dir, max(phases))
     paths = sorted({path for phase in phases for path in phase_record_paths(data_dir, phase, preprocessing)})
     manifest_path = os.path.join(data_dir, tfrecords.MANIFEST_NAME)
     manifest = tfrecords.read_manifest(data_dir)

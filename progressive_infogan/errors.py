@@ -7,3 +7,9 @@ class UserError(ValueError):
     A ValueError, so library callers that catch ValueError keep working; `command_line.run`
     prints it as `<command>: error: <message>` and exits with status 2.
     """
+
+
+class MissingPathError(UserError, FileNotFoundError):
+    """A path the user gave that is not there, or lacks what it should hold (a checkpoint, a record file).
+
+    Also a FileNotFoundError, which is what library callers of the loaders catch."""

@@ -18,12 +18,12 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import sys
 from typing import List, Optional, Sequence
 
 import tensorflow as tf
+from absl import flags
 
-from progressive_infogan import checkpoints, files, loader, rundir
+from progressive_infogan import checkpoints, command_line, files, loader, rundir
 
 
 class _Serving(tf.Module):
@@ -69,9 +69,7 @@ def export_run(path: str, step: Optional[int] = None, out_dir: Optional[str] = N
     return [keras_path, saved_model]
 
 
-def define_flags(flag_values) -> None:
-    from absl import flags
-
+def define_flags(flag_values: flags.FlagValues) -> None:
     flags.DEFINE_string("checkpoint", None, "A run directory (its newest checkpoint, or --step) or one checkpoint "
                         "directory.", flag_values=flag_values)
     flags.DEFINE_integer("step", None, "With a run directory: the checkpoint of this step.", flag_values=flag_values)
@@ -80,22 +78,11 @@ def define_flags(flag_values) -> None:
     flags.mark_flag_as_required("checkpoint", flag_values=flag_values)
 
 
-def main(argv: Sequence[str]) -> None:
-    from absl import app, flags
-
-    if len(argv) > 1:
-        raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
-    FLAGS = flags.FLAGS
-    try:
-        paths = export_run(FLAGS.checkpoint, step=FLAGS.step, out_dir=FLAGS.out)
-    except (FileNotFoundError, ValueError) as error:
-        sys.exit(f"error: {error}")
-    for path in paths:
+def main(argv: Sequence[str], flag_values: flags.FlagValues = flags.FLAGS) -> None:
+    del argv
+    for path in export_run(flag_values.checkpoint, step=flag_values.step, out_dir=flag_values.out):
         print(path)
 
 
 if __name__ == "__main__":
-    from absl import app, flags
-
-    define_flags(flags.FLAGS)
-    app.run(main)
+    command_line.run(main, define_flags)

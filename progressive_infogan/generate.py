@@ -14,18 +14,18 @@ from __future__ import annotations
 
 import os
 import re
-import sys
 from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 
 import numpy as np
+from absl import flags
 from PIL import Image
 from tqdm import tqdm
 
-from progressive_infogan import figures, files
+from progressive_infogan import code_layout, command_line, figures, files
+from progressive_infogan.errors import UserError
 from progressive_infogan.latents import latents
 
 LATENTS_FILE = "latents.npz"
-_LABEL = re.compile(r"^C(\d+)$")
 
 
 def seed_latents(noise_size: int, code_size: int, seeds: Sequence[int]) -> Tuple[np.ndarray, np.ndarray]:
@@ -52,36 +52,22 @@ def parse_seeds(text: str) -> List[int]:
     for part in filter(None, (item.strip() for item in str(text).split(","))):
         match = re.fullmatch(r"(\d+)(?:-(\d+))?", part)
         if not match:
-            raise ValueError(f"--seeds: {part!r} is not a seed or a range like 0-99")
+            raise UserError(f"--seeds: {part!r} is not a seed or a range like 0-99")
         first, last = int(match.group(1)), int(match.group(2) or match.group(1))
         if last < first:
-            raise ValueError(f"--seeds: the range {part!r} runs backwards")
+            raise UserError(f"--seeds: the range {part!r} runs backwards")
         seeds.extend(range(first, last + 1))
     if not seeds:
-        raise ValueError("--seeds: no seeds given")
+        raise UserError("--seeds: no seeds given")
     if len(set(seeds)) != len(seeds):
-        raise ValueError("--seeds: a seed is given twice (one file per seed)")
+        raise UserError("--seeds: a seed is given twice (one file per seed)")
     return seeds
 
 
 def parse_code_values(text: Optional[str], code_size: Optional[int] = None) -> Dict[int, float]:
     """'C19=2.5,C3=-1' -> {19: 2.5, 3: -1.0}: coordinates by their figure label, checked against
     the code's size when it is given."""
-    values: Dict[int, float] = {}
-    for item in filter(None, (part.strip() for part in (text or "").split(","))):
-        label, separator, value = item.partition("=")
-        match = _LABEL.match(label.strip())
-        if not separator or not match:
-            raise ValueError(f"--code: {item!r} is not C<coordinate>=<value>, e.g. C19=2.5")
-        coordinate = int(match.group(1))
-        if code_size is not None and coordinate >= code_size:
-            raise ValueError(f"--code: {label.strip()} is not in this model's code (C0..C{code_size - 1})"
-                             if code_size else f"--code: {label.strip()}: this model has no code")
-        try:
-            values[coordinate] = float(value)
-        except ValueError:
-            raise ValueError(f"--code: {item!r}: {value!r} is not a number") from None
-    return values
+    return code_layout.parse_coordinate_values(text, "--code", code_size)
 
 
 def with_code_values(code: np.ndarray, values: Mapping[int, float]) -> np.ndarray:
@@ -117,9 +103,7 @@ def generate_images(generator, seeds: Sequence[int], out_dir: str, code_values: 
     return paths
 
 
-def define_flags(flag_values) -> None:
-    from absl import flags
-
+def define_flags(flag_values: flags.FlagValues) -> None:
     fv = dict(flag_values=flag_values)
     flags.DEFINE_string("source", None, "A run directory (its newest checkpoint, or --step), a checkpoint directory, "
                         "an exported .keras file or an exported SavedModel directory.", **fv)
@@ -134,28 +118,19 @@ def define_flags(flag_values) -> None:
     flags.mark_flags_as_required(["source", "out"], **fv)
 
 
-def main(argv: Sequence[str]) -> None:
-    from absl import app, flags
-
+def main(argv: Sequence[str], flag_values: flags.FlagValues = flags.FLAGS) -> None:
     from progressive_infogan import loader
 
-    if len(argv) > 1:
-        raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
-    FLAGS = flags.FLAGS
-    try:
-        seeds = parse_seeds(FLAGS.seeds)
-        parse_code_values(FLAGS.code)  # a malformed label fails before the model loads
-        generator = loader.load(FLAGS.source, step=FLAGS.step)
-        values = parse_code_values(FLAGS.code, generator.code_size)
-    except (FileNotFoundError, ValueError) as error:
-        sys.exit(f"error: {error}")
+    del argv
+    seeds = parse_seeds(flag_values.seeds)
+    parse_code_values(flag_values.code)  # a malformed label fails before the model loads
+    generator = loader.load(flag_values.source, step=flag_values.step)
+    values = parse_code_values(flag_values.code, generator.code_size)
     print(generator.describe())
-    paths = generate_images(generator, seeds, FLAGS.out, values, batch_size=FLAGS.batch_size, progress=True)
-    print(f"{len(paths)} images and {LATENTS_FILE} in {FLAGS.out}")
+    paths = generate_images(generator, seeds, flag_values.out, values, batch_size=flag_values.batch_size,
+                            progress=True)
+    print(f"{len(paths)} images and {LATENTS_FILE} in {flag_values.out}")
 
 
 if __name__ == "__main__":
-    from absl import app, flags
-
-    define_flags(flags.FLAGS)
-    app.run(main)
+    command_line.run(main, define_flags)

@@ -169,11 +169,20 @@ def run_data_dir(model_dir: str) -> Optional[str]:
     return identity.data_dir
 
 
+def gpus() -> list:
+    import tensorflow as tf
+
+    return tf.config.list_physical_devices("GPU")
+
+
 def main(name: str, flag_values: flags.FlagValues = flags.FLAGS) -> None:
     from progressive_infogan import export, train
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stderr)
     launch = launch_from_flags(name, flag_values)
+    if launch.size.name == "full" and not gpus():
+        logging.warning("--size=full is the thesis configuration, days on a GPU, and this machine shows TensorFlow "
+                        "no GPU: expect it to take far longer (--size=quick runs in minutes on a CPU)")
     options = launch.options
     if not options.data_dir:
         options = dataclasses.replace(options, data_dir=run_data_dir(options.model_dir)

@@ -24,6 +24,7 @@ import numpy as np
 
 from progressive_infogan import files
 from progressive_infogan.config import ModelConfig
+from progressive_infogan.errors import MissingPathError, UserError
 
 log = logging.getLogger("progressive_infogan")
 
@@ -145,17 +146,17 @@ def load(path: str, step: Optional[int] = None) -> LoadedGenerator:
     """The generator at `path`: a run directory, a checkpoint directory, a .keras file or a SavedModel.
 
     `step` picks a run directory's checkpoint (default: the newest). Raises FileNotFoundError
-    or ValueError with a message that names the path and what it expected."""
+    or ValueError (as `errors.UserError`) with a message that names the path and what it expected."""
     path = os.path.abspath(os.path.expanduser(path))
     if not os.path.exists(path):
-        raise FileNotFoundError(f"{path}: no such file or directory")
+        raise MissingPathError(f"{path}: no such file or directory")
     is_export = os.path.isfile(path) or os.path.isfile(os.path.join(path, "saved_model.pb"))
     if step is not None and is_export:
-        raise ValueError(f"{path} is an export of one checkpoint: step={step} applies only to run directories")
+        raise UserError(f"{path} is an export of one checkpoint: step={step} applies only to run directories")
     if os.path.isfile(path):
         if path.endswith(KERAS_SUFFIX):
             return _from_keras(path)
-        raise ValueError(f"{path} is not a run directory, a checkpoint, a {KERAS_SUFFIX} file or a SavedModel")
+        raise UserError(f"{path} is not a run directory, a checkpoint, a {KERAS_SUFFIX} file or a SavedModel")
     if os.path.isfile(os.path.join(path, "saved_model.pb")):
         return _from_saved_model(path)
     return _from_checkpoint(path, step)

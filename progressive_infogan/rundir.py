@@ -28,7 +28,7 @@ from typing import Any, Dict, List, Mapping, Optional
 
 from progressive_infogan import config as configs
 from progressive_infogan import files
-from progressive_infogan.errors import UserError
+from progressive_infogan.errors import MissingPathError, UserError
 
 log = logging.getLogger("progressive_infogan")
 
@@ -72,7 +72,7 @@ def has_config(run_dir: str) -> bool:
 def read_config(run_dir: str) -> configs.ExperimentConfig:
     path = os.path.join(run_dir, CONFIG_FILE)
     if not os.path.isfile(path):
-        raise FileNotFoundError(f"{run_dir} is not a run directory: no {CONFIG_FILE}")
+        raise MissingPathError(f"{run_dir} is not a run directory: no {CONFIG_FILE}")
     with open(path) as handle:
         return configs.ExperimentConfig.from_json(handle.read())
 

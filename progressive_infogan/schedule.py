@@ -33,6 +33,12 @@ def total_steps(schedule: ScheduleConfig) -> int:
     return phase_start(schedule, schedule.stop_after + 1)
 
 
+def images_after_phase(schedule: ScheduleConfig, phase: int) -> int:
+    """Images the phases after `phase` train on, each at its own batch size (the run's ETA)."""
+    return sum(phase_steps(schedule, later) * schedule.batch_size(later)
+               for later in phases(schedule) if later > phase)
+
+
 def phase_at_step(schedule: ScheduleConfig, step: int) -> Tuple[int, int]:
     """(phase, step within the phase) of the step that runs after `step` completed steps."""
     if step < 0:

@@ -3,6 +3,7 @@ traversals, and sample-grid PNGs in the run directory."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 from typing import Dict, Mapping, Sequence
@@ -12,7 +13,7 @@ import tensorflow as tf
 from PIL import Image
 from tqdm import tqdm
 
-from progressive_infogan import figures, rundir
+from progressive_infogan import figures, rundir, terminal
 from progressive_infogan.config import ModelConfig
 from progressive_infogan.latents import latents, with_coordinate_values
 
@@ -22,10 +23,17 @@ TRAVERSAL_AMPLITUDE = 3.0
 
 
 class Progress:
-    """A per-phase tqdm bar plus a log line with images/s and ETA."""
+    """A per-phase tqdm bar plus a log line with images/s, the phase's ETA and the run's.
 
-    def __init__(self, phase: int, start: int, end: int, step: int, batch: int, enabled: bool = True):
+    While the bar shows, log lines print above it (`terminal.logs_around_bars`), not through it."""
+
+    def __init__(self, phase: int, start: int, end: int, step: int, batch: int, enabled: bool = True,
+                 later_images: int = 0):
         self.phase, self.start, self.end, self.batch = phase, start, end, batch
+        self.later_images = later_images  # images of the phases after this one (schedule.images_after_phase)
+        self._logs = contextlib.ExitStack()
+        if enabled:
+            self._logs.enter_context(terminal.logs_around_bars())
         self.bar = tqdm(total=end - start, initial=step - start, desc=f"phase {phase} ({2 ** phase}px)",
                         unit="step", disable=not enabled, dynamic_ncols=True, mininterval=1.0)
         self.started_at, self.started_step = time.time(), step
@@ -41,13 +49,26 @@ class Progress:
 
     def line(self, step: int, alpha: float, scalars: Mapping[str, float]) -> str:
         rate = self.images_per_second()
-        remaining = (self.end - step) * self.batch / rate if rate > 0 else float("nan")
+        phase_left, run_left = eta_seconds(step, self.end, self.batch, self.later_images, rate)
         values = " ".join(f"{name.split('/')[-1]}={value:.4f}" for name, value in sorted(scalars.items()))
         return (f"phase {self.phase} step {step - self.start}/{self.end - self.start} (global {step}) "
-                f"alpha={alpha:.3f} {values} | {rate:.1f} images/s, phase ETA {format_seconds(remaining)}")
+                f"alpha={alpha:.3f} {values} | {rate:.1f} images/s, phase ETA {format_seconds(phase_left)}, "
+                f"run ETA >={format_seconds(run_left)}")
 
     def close(self) -> None:
         self.bar.close()
+        self._logs.close()
+
+
+def eta_seconds(step: int, phase_end: int, batch: int, later_images: int, images_per_second: float):
+    """(seconds to the phase's end, seconds to the run's end) at the current images/s; NaN before a rate.
+
+    The run's is a lower bound: a later phase trains at a higher resolution, so on fewer images
+    per second (the log line says '>=')."""
+    if not images_per_second > 0:
+        return float("nan"), float("nan")
+    phase_images = max(phase_end - step, 0) * batch
+    return phase_images / images_per_second, (phase_images + later_images) / images_per_second
 
 
 def format_seconds(seconds: float) -> str:

@@ -42,6 +42,7 @@ import PIL.Image
 import tqdm
 
 from progressive_infogan.files import fsync_directory, fsync_file, is_temporary, write_json
+from progressive_infogan.errors import UserError
 
 MANIFEST_NAME = "manifest.json"
 PREPARING_MARKER = "PREPARING"
@@ -74,7 +75,7 @@ def resolution_log2(resolution: int) -> int:
     """log2 of a power-of-two resolution in [4, 1024]; a clear error otherwise."""
     log2 = int(round(math.log2(resolution))) if resolution > 0 else -1
     if resolution < MIN_RESOLUTION or resolution > MAX_RESOLUTION or 2**log2 != resolution:
-        raise ValueError(
+        raise UserError(
             f"resolution must be a power of two in [{MIN_RESOLUTION}, {MAX_RESOLUTION}], got {resolution}"
         )
     return log2

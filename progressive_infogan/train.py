@@ -358,7 +358,8 @@ def _train_phase(trainer: PhaseTrainer, iterator, step: int, writer, stop: _Stop
     sched = config.schedule
     start = schedule.phase_start(sched, phase)
     end = start + schedule.phase_steps(sched, phase)
-    progress = summaries.Progress(phase, start, end, step, trainer.global_batch, enabled=options.progress_bar)
+    progress = summaries.Progress(phase, start, end, step, trainer.global_batch, enabled=options.progress_bar,
+                                  later_images=schedule.images_after_phase(sched, phase))
     last_checkpoint = time.time()
     last_log = time.time()
     fixed_latents = latents(config.model, options.seed, -1, 16)  # the same sample grid all run long

@@ -23,6 +23,9 @@ COMMANDS = {
     "-m progressive_infogan.tables": "progressive_infogan.tables",
     "-m progressive_infogan.explore.cli": "progressive_infogan.explore.cli",
     "-m progressive_infogan.metrics.ground_truth": "progressive_infogan.metrics.ground_truth",
+    "-m progressive_infogan.generate": "progressive_infogan.generate",
+    "-m progressive_infogan.export": "progressive_infogan.export",
+    "-m progressive_infogan.explore.serve": "progressive_infogan.explore.serve",
 }
 
 

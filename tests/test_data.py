@@ -8,6 +8,7 @@ import pytest
 import tensorflow as tf
 
 from progressive_infogan import data, tfrecords
+from progressive_infogan.errors import UserError
 
 
 def _write_set(out_dir, images, **kwargs):
@@ -216,3 +217,12 @@ def test_check_records_says_what_it_could_not_check(fresh_set, caplog):
     with caplog.at_level(logging.INFO, logger="progressive_infogan"):
         data.check_records(fresh_set, [2])
     assert "no manifest.json; record sizes and hashes not checked" in caplog.text
+
+
+def test_a_dataset_below_the_last_phase_is_refused_before_training(fresh_set):
+    # Levels 4..32: phase 5 (32x32) is the most it can feed; phase 6 would read 32x32 upscaled.
+    data.check_records(fresh_set, [2, 3, 4, 5])
+    with pytest.raises(UserError, match=r"tops out at 32x32, but the run's last phase \(phase 6\) trains at 64x64"):
+        data.check_records(fresh_set, [2, 3, 4, 5, 6])
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        data.check_top_resolution(os.path.join(fresh_set, "nope"), 3)

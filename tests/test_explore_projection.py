@@ -69,6 +69,8 @@ def test_edits_change_the_image_only_through_effective_coordinates(small_run, tm
     np.testing.assert_array_equal(projection.edited_code(code, {2: 1.0}, "set")[0, :3], [0.5, 0.5, 1.0])
     np.testing.assert_array_equal(projection.edited_code(code, {2: 1.0}, "add")[0, :3], [0.5, 0.5, 1.5])
     assert projection.parse_edits("5=2.5; 5=-2.5;17=1,18=-1") == [{5: 2.5}, {5: -2.5}, {17: 1.0, 18: -1.0}]
+    # The figures' labels, as the README's examples write them.
+    assert projection.parse_edits("C5=2.5;C17=1, 18=-1", 80) == [{5: 2.5}, {17: 1.0, 18: -1.0}]
 
 
 def test_load_photo_centre_crops_and_resizes(tmp_path):
@@ -141,3 +143,14 @@ def test_a_projection_of_another_model_is_refused(small_run, tmp_path):
         projection.load_projection(path, small_run.generator, model_config)
     with pytest.raises(FileNotFoundError, match="no saved projection"):
         projection.load_projection(str(tmp_path / "missing.npz"), small_run.generator, model_config)
+
+
+def test_an_edit_of_an_unknown_coordinate_is_a_user_error():
+    from progressive_infogan.errors import UserError
+
+    for bad, message in (("C80=1", r"--edits: C80 is not in this model's code \(C0..C79\)"),
+                         ("C19", r"--edits: 'C19' is not C<coordinate>=<value>"),
+                         ("X=1", r"--edits: 'X=1' is not C<coordinate>=<value>"),
+                         ("C3=big", r"--edits: 'C3=big': 'big' is not a number")):
+        with pytest.raises(UserError, match=message):
+            projection.parse_edits(bad, 80)

@@ -108,5 +108,6 @@ def test_the_export_command(tmp_path):
     assert json.loads((tmp_path / "out" / "saved_model-000000040" / loader.SAVED_MODEL_METADATA).read_text()) \
         == metadata
     _, err = missing.communicate(timeout=600)
-    assert missing.returncode == 1
-    assert err.strip().splitlines()[-1].startswith("error: no checkpoint in ") and "Traceback" not in err
+    assert missing.returncode == 2
+    assert err.strip().splitlines() == [f"export.py: error: {tmp_path / 'nowhere'}: no such directory "
+                                        "(a run directory or a checkpoint directory)"]

@@ -101,9 +101,9 @@ def test_the_command_from_an_export_and_its_one_line_errors(small_run_dir, tmp_p
         np.testing.assert_array_equal(latents["code"][:, EFFECTIVE_COORDINATE], [1.5] * 3)
         expected = figures.to_uint8(progressive_infogan.load(small_run_dir)(latents["noise"], latents["code"]))
     np.testing.assert_array_equal(_read(tmp_path / "images" / "seed0002.png"), expected[2])
-    for name, message in (("out_of_range", "error: --code: C999 is not in this model's code (C0..C79)"),
-                          ("malformed", "error: --code: 'X=1' is not C<coordinate>=<value>, e.g. C19=2.5")):
+    for name, message in (("out_of_range", "--code: C999 is not in this model's code (C0..C79)"),
+                          ("malformed", "--code: 'X=1' is not C<coordinate>=<value>, e.g. C19=2.5")):
         _, err, code = results[name]
-        assert code == 1 and "Traceback" not in err, err[-3000:]
-        assert err.strip().splitlines()[-1] == message
+        assert code == 2, err[-3000:]
+        assert err.strip().splitlines() == [f"generate.py: error: {message}"]
     assert not os.path.exists(tmp_path / "bad")

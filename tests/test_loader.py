@@ -56,7 +56,7 @@ def test_what_cannot_be_loaded_is_named(exported_run, tmp_path):
     run_dir, keras_path, _ = exported_run
     with pytest.raises(FileNotFoundError, match="no such file or directory"):
         loader.load(str(tmp_path / "missing"))
-    with pytest.raises(FileNotFoundError, match="no checkpoint"):
+    with pytest.raises(FileNotFoundError, match="not a run directory: no config.json"):
         loader.load(str(tmp_path))
     (tmp_path / "notes.txt").write_text("hello")
     with pytest.raises(ValueError, match="not a run directory, a checkpoint, a .keras file or a SavedModel"):

@@ -71,3 +71,10 @@ def test_unmask_mask_and_gradual_mi_coordinates():
     assert schedule.mi_active_coordinates(vanilla.model, vanilla.schedule, 2).sum() == 80
     small = configs.preset("exp_condition_4vars")
     assert schedule.mi_active_coordinates(small.model, small.schedule, 3).sum() == 20
+
+
+def test_images_after_phase_count_each_later_phase_at_its_batch():
+    # THESIS images per phase 2..7: 768k, 768k, 384k, 384k, 384k, 768k (test above); phase 7 is its last.
+    assert schedule.images_after_phase(THESIS, 7) == 0
+    assert schedule.images_after_phase(THESIS, 6) == 768_000
+    assert schedule.images_after_phase(THESIS, 2) == 768_000 + 3 * 384_000 + 768_000

@@ -52,3 +52,21 @@ def test_the_training_summaries_do_not_import_the_exploration_tools():
     environment = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=environment, check=True)
     assert result.stdout.strip() == "[]"
+
+
+def test_the_eta_of_the_phase_and_of_the_whole_run():
+    # 100 steps of batch 32 left in the phase (3200 images) and 6400 images in later phases, at 320 images/s.
+    assert summaries.eta_seconds(900, 1000, 32, 6400, 320.0) == (10.0, 30.0)
+    assert summaries.eta_seconds(1000, 1000, 32, 0, 320.0) == (0.0, 0.0)
+    phase, run = summaries.eta_seconds(0, 1000, 32, 6400, 0.0)
+    assert np.isnan(phase) and np.isnan(run)
+
+
+def test_the_progress_line_shows_the_runs_eta():
+    progress = summaries.Progress(3, 1000, 2000, 1900, 32, enabled=False, later_images=6400)
+    progress.update(1900)
+    progress.images_per_second = lambda: 320.0
+    line = progress.line(1900, 1.0, {"loss/generator": 1.5})
+    assert line.endswith("| 320.0 images/s, phase ETA 0h00m10s, run ETA >=0h00m30s"), line
+    assert "phase 3 step 900/1000 (global 1900) alpha=1.000 generator=1.5000" in line
+    progress.close()

@@ -9,7 +9,7 @@
                                                                      -> animation[_partNN].gif (+ .mp4 with ffmpeg)
   interpolation  --interpolation=slerp --interpolation_points=4     -> interpolation.gif (+ .mp4)
   summary        --coordinates=all --num_samples=8 --name_factors=auto -> summary.md, contact_sheet.png, strips/
-  project        --photo=face.jpg --edits='5=2.5;5=-2.5' --loss=mse --projection_steps=300
+  project        --photo=face.jpg --edits='C5=2.5;C5=-2.5' --loss=mse --projection_steps=300
                                                                      -> photo_edits.png, photo_edits.npz
                  --from_latents=photo_edits.npz --edits=...          (edits a saved projection again)
   examples       (one of each, for the README)                       -> all of the above
@@ -60,7 +60,7 @@ def define_flags(flag_values: flags.FlagValues) -> None:
     flags.DEFINE_string("photo", None, "project: the photo file (centre-cropped and resized to the model's "
                         "resolution). Default: an image the model generates from --seed + 1000.", **fv)
     flags.DEFINE_string("edits", None, "project: edits, ';' between edits and ',' between coordinates of one edit, "
-                        "e.g. '5=2.5;5=-2.5;17=1,18=-1'. Default: the first two coordinates at -2.5 and +2.5.", **fv)
+                        "by figure label or id, e.g. 'C5=2.5;C5=-2.5;17=1,18=-1'. Default: the first two coordinates at -2.5 and +2.5.", **fv)
     flags.DEFINE_string("from_latents", None, "project: edit a saved projection (the photo_edits.npz written "
                         "beside an earlier photo_edits.png) instead of projecting a photo.", **fv)
     flags.DEFINE_enum("edit_mode", "set", ["set", "add"], "project: set the coordinates to the values or add them.",
@@ -102,7 +102,8 @@ def _run_tool(tool: str, flag_values: flags.FlagValues) -> None:
             photo_image = projection.read_photo(flag_values.photo)
         except (OSError, ValueError) as error:
             raise app.UsageError(f"--photo: {error}") from None
-    os.makedirs(out, exist_ok=True)
+    if tool == "project" and flag_values.edits:
+        projection.parse_edits(flag_values.edits)  # a malformed edit fails before the model loads
     if tool == "examples":
         written = examples.write_examples(flag_values.run_dir, out, step=flag_values.step,
                                           photo_path=flag_values.photo, seed=flag_values.seed,
@@ -114,6 +115,8 @@ def _run_tool(tool: str, flag_values: flags.FlagValues) -> None:
         return
     run = checkpoints.load_run(flag_values.run_dir, step=flag_values.step)
     generator, model_config, alpha = run.generator, run.config.model, run.alpha
+    edits = projection.parse_edits(flag_values.edits, model_config.code_size) if flag_values.edits else None
+    os.makedirs(out, exist_ok=True)  # after the checks: a mistake leaves no empty folder behind
     coordinates = common.select_coordinates(model_config, flag_values.coordinates, run.phase)
     if not coordinates and tool not in ("blocks", "interpolation"):
         raise app.UsageError(f"no code coordinates selected by --coordinates={flag_values.coordinates!r} "
@@ -174,8 +177,7 @@ def _run_tool(tool: str, flag_values: flags.FlagValues) -> None:
         elif not flag_values.from_latents:
             noise, code = latents(model_config, flag_values.seed + 1000, 0, 1)
             photo = common.generate(generator, noise, code, alpha=alpha)[0]
-        edits = (projection.parse_edits(flag_values.edits) if flag_values.edits
-                 else [{c: v} for c in coordinates[:2] for v in (-2.5, 2.5)])
+        edits = edits or [{c: v} for c in coordinates[:2] for v in (-2.5, 2.5)]
         path = os.path.join(out, "photo_edits.png")
         if flag_values.from_latents:
             result, _, _ = projection.write_edits_from_latents(path, flag_values.from_latents, generator, model_config,

@@ -14,14 +14,14 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from typing import Mapping, Sequence
+from typing import Mapping, Optional, Sequence
 
 import numpy as np
 import tensorflow as tf
 from PIL import Image, ImageOps
 from tqdm import tqdm
 
-from progressive_infogan import figures, files
+from progressive_infogan import code_layout, figures, files
 from progressive_infogan.config import ModelConfig
 from progressive_infogan.explore import common
 from progressive_infogan.latents import latents
@@ -212,16 +212,11 @@ def edit(generator, projection: Projection, edits: Mapping[int, float], mode: st
     return common.generate(generator, projection.noise, edited_code(projection.code, edits, mode), alpha=alpha)[0]
 
 
-def parse_edits(text: str) -> list:
-    """'5=2.0,17=-1;3=+1.5' -> [{5: 2.0, 17: -1.0}, {3: 1.5}]: ';' separates edits, ',' joins coordinates."""
-    result = []
-    for group in filter(None, (part.strip() for part in text.split(";"))):
-        edits = {}
-        for item in filter(None, (part.strip() for part in group.split(","))):
-            coordinate, value = item.split("=")
-            edits[int(coordinate)] = float(value)
-        result.append(edits)
-    return result
+def parse_edits(text: str, code_size: Optional[int] = None) -> list:
+    """'C5=2.0,C17=-1;3=+1.5' -> [{5: 2.0, 17: -1.0}, {3: 1.5}]: ';' separates edits, ',' joins
+    coordinates, named by their figure label (C5) or id (5); checked against the code's size when given."""
+    return [code_layout.parse_coordinate_values(group, "--edits", code_size, bare=True)
+            for group in filter(None, (part.strip() for part in text.split(";")))]
 
 
 def edit_figure(projection: Projection, edited_images: Sequence[np.ndarray], labels: Sequence[str],

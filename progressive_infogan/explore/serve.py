@@ -31,10 +31,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Dict, List, Optional, Sequence
 
 import numpy as np
+from absl import flags
 from PIL import Image
 
-from progressive_infogan import generate
-from progressive_infogan import figures
+from progressive_infogan import command_line, figures, generate
+from progressive_infogan.errors import UserError
 from progressive_infogan.explore import common
 
 # Slider range: the code is N(0, 1), and the figures traverse [-3, 3].
@@ -419,9 +420,7 @@ getJSON("/api/model").then(start).catch((error) => showError(error.message));
 """
 
 
-def define_flags(flag_values) -> None:
-    from absl import flags
-
+def define_flags(flag_values: flags.FlagValues) -> None:
     fv = dict(flag_values=flag_values)
     flags.DEFINE_string("run_dir", None, "Run directory (its newest checkpoint, or --step), a checkpoint directory, "
                         "or an exported .keras file or SavedModel.", **fv)
@@ -438,22 +437,19 @@ def define_flags(flag_values) -> None:
     flags.mark_flag_as_required("run_dir", **fv)
 
 
-def main(argv: Sequence[str]) -> None:
-    from absl import app, flags
-
-    if len(argv) > 1:
-        raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
-    FLAGS = flags.FLAGS
-    explorer = Explorer(FLAGS.run_dir, step=FLAGS.step, summary=FLAGS.summary, describe=FLAGS.describe,
-                        amplitude=FLAGS.amplitude, display_size=FLAGS.display_size)
+def main(argv: Sequence[str], flag_values: flags.FlagValues = flags.FLAGS) -> None:
+    del argv
+    explorer = Explorer(flag_values.run_dir, step=flag_values.step, summary=flag_values.summary,
+                        describe=flag_values.describe, amplitude=flag_values.amplitude,
+                        display_size=flag_values.display_size)
     if explorer.error:
         print(f"error: {explorer.error} (the page shows it; load another path there)", file=sys.stderr)
     else:
         print(explorer.generator.describe())
     try:
-        server = make_server(explorer, FLAGS.host, FLAGS.port)
+        server = make_server(explorer, flag_values.host, flag_values.port)
     except OSError as error:
-        sys.exit(f"error: cannot listen on {FLAGS.host}:{FLAGS.port}: {error}")
+        raise UserError(f"cannot listen on {flag_values.host}:{flag_values.port}: {error}") from None
     print(f"explorer at {server_url(server)} (Ctrl-C stops it)", flush=True)
     try:
         server.serve_forever()
@@ -464,7 +460,4 @@ def main(argv: Sequence[str]) -> None:
 
 
 if __name__ == "__main__":
-    from absl import app, flags
-
-    define_flags(flags.FLAGS)
-    app.run(main)
+    command_line.run(main, define_flags)
