@@ -171,8 +171,13 @@ class PhaseTrainer:
 
         scalars = dict(step_losses.terms)
         scalars.update({"d/real_logit": tf.reduce_mean(real_logits), "d/fake_logit": tf.reduce_mean(fake_logits)})
-        vectors = {"mi/nll_per_coordinate": step_losses.nll_per_coordinate,
-                   "mi/abs_error_per_coordinate": tf.reduce_mean(tf.abs(code - mu), 0)}
+        layout = config.model.code_layout
+        if layout.all_normal:
+            vectors = {"mi/nll_per_coordinate": step_losses.nll_per_variable,
+                       "mi/abs_error_per_coordinate": tf.reduce_mean(tf.abs(code - mu), 0)}
+        else:
+            vectors = {"mi/nll_per_variable": step_losses.nll_per_variable}
+            scalars.update(losses.bound_summaries(layout, step_losses.nll_per_variable))
         return scalars, vectors
 
     def _distributed_step(self, real, step, alpha):
