@@ -117,6 +117,9 @@ class ModelConfig:
     # the block's count in `code_sizes`. A block not listed (the default: all) has only N(0, 1)
     # coordinates, the thesis's code. `code_spec` builds both fields; code_layout.py reads them.
     code_variables: BlockVariables = ()
+    # Q also predicts log sigma of each continuous coordinate's Gaussian (InfoGAN's appendix); the
+    # thesis fixes sigma = 1.
+    q_learned_sigma: bool = False
     # How the code enters G: a name in variants.INJECTIONS.
     injection: str = "condition"
     # exp_unmask: multiply the code by the phase's 0/1 mask (coordinate groups in
@@ -275,7 +278,7 @@ class ExperimentConfig:
 # Fields added after the thesis configurations, written to config.json only when they differ
 # from their default: a thesis run's config.json keeps its text (from_json reads an absent field
 # as its default).
-_OMITTED_AT_DEFAULT = (("model", "code_variables"), ("loss", "discrete_mi_weight"))
+_OMITTED_AT_DEFAULT = (("model", "code_variables"), ("model", "q_learned_sigma"), ("loss", "discrete_mi_weight"))
 _DEFAULTS = ExperimentConfig()
 
 

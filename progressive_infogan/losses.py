@@ -46,6 +46,18 @@ def gaussian_nll_per_coordinate(code, mu):
     return tf.reduce_mean(0.5 * tf.square(code - mu), axis=0) + GAUSSIAN_NLL_CONSTANT
 
 
+# Learned log sigma is clipped to [-LOG_SIGMA_LIMIT, LOG_SIGMA_LIMIT]: a Q that grows certain on
+# a code G ignores would otherwise drive the NLL (and the penalty) to -inf.
+LOG_SIGMA_LIMIT = 5.0
+
+
+def gaussian_nll_learned_sigma_per_coordinate(code, mu, log_sigma):
+    """-mean_batch log N(c_i; mu_i, sigma_i^2) with Q's log sigma_i (clipped): [K]."""
+    log_sigma = tf.clip_by_value(log_sigma, -LOG_SIGMA_LIMIT, LOG_SIGMA_LIMIT)
+    return (tf.reduce_mean(0.5 * tf.square((code - mu) * tf.exp(-log_sigma)) + log_sigma, axis=0)
+            + GAUSSIAN_NLL_CONSTANT)
+
+
 def categorical_nll(one_hot, logits):
     """-mean_batch log softmax(logits)[c] of one categorical variable (c one-hot [N, K]): a scalar."""
     return tf.reduce_mean(tf.nn.softmax_cross_entropy_with_logits(labels=one_hot, logits=logits))
@@ -69,14 +81,15 @@ def _segments(layout):
     return runs
 
 
-def nll_per_variable(layout, code, q):
+def nll_per_variable(layout, code, q, log_sigma=None):
     """-mean_batch log Q(c_v | x) of every code variable v of `layout` (code_layout.py): [V].
 
     `q` is Q's output, one number per coordinate: a Gaussian mean (sigma 1) for a normal or
     uniform variable (InfoGAN's Q for both), a categorical variable's softmax logits, a Bernoulli
     one's sigmoid logit. For the thesis's code (all N(0, 1)) this is `gaussian_nll_per_coordinate`.
+    `log_sigma` [N, K] (`ModelConfig.q_learned_sigma`) replaces the continuous variables' sigma = 1.
     """
-    if layout.all_normal:
+    if layout.all_normal and log_sigma is None:
         return gaussian_nll_per_coordinate(code, q)
     parts = []
     for distribution, start, stop in _segments(layout):
@@ -85,6 +98,8 @@ def nll_per_variable(layout, code, q):
             parts.append(categorical_nll(c, predicted)[None])
         elif distribution == "bernoulli":
             parts.append(bernoulli_nll_per_coordinate(c, predicted))
+        elif log_sigma is not None:
+            parts.append(gaussian_nll_learned_sigma_per_coordinate(c, predicted, log_sigma[:, start:stop]))
         else:
             parts.append(gaussian_nll_per_coordinate(c, predicted))
     return tf.concat(parts, axis=0) if parts else tf.zeros([0], code.dtype)
@@ -179,17 +194,17 @@ class ProgressiveInfoGANLoss:
         self._uses_mi = bool((config.loss.mi_weight or config.loss.discrete_mi_weight) and config.model.code_size)
 
     def __call__(self, *, real_logits, fake_logits, code, mu, block_images: Sequence[tf.Tensor],
-                 mi_active) -> StepLosses:
+                 mi_active, log_sigma=None) -> StepLosses:
         """`block_images` is G's output list (blocks 2..p, the last one G's image), `mu` Q's
         prediction on that last image (one number per coordinate: `nll_per_variable`),
-        `mi_active` the 0/1 coordinates in the penalty."""
+        `mi_active` the 0/1 coordinates in the penalty, `log_sigma` Q's learned sigma (None: 1)."""
         config = self.loss_config
         g_gan = generator_loss(fake_logits)
         d_gan = discriminator_loss(real_logits, fake_logits, config.label_smoothing)
-        nll = nll_per_variable(self.layout, code, mu)
+        nll = nll_per_variable(self.layout, code, mu, log_sigma)
         if not self._uses_mi:
             mi = tf.constant(0.0)
-        elif self.layout.all_normal:  # the thesis's expression, op for op
+        elif self.layout.all_normal and log_sigma is None:  # the thesis's expression, op for op
             mi = mutual_information_penalty(code, mu, mi_active, config.mi_weight)
         else:
             mi = typed_mutual_information_penalty(self.layout, nll, mi_active, config.mi_weight,

@@ -186,3 +186,24 @@ def test_for_a_continuous_code_the_typed_penalty_is_the_thesis_penalty():
     np.testing.assert_array_equal(nll, losses.gaussian_nll_per_coordinate(code, mu))
     assert float(losses.typed_mutual_information_penalty(layout, nll, active, 10.0)) == pytest.approx(
         float(losses.mutual_information_penalty(code, mu, active, 10.0)), rel=1e-6)
+
+
+def test_the_learned_sigma_nll_is_the_gaussian_closed_form():
+    rng = np.random.default_rng(7)
+    code, mu = rng.normal(size=[6, 3]).astype(np.float32), rng.normal(size=[6, 3]).astype(np.float32)
+    log_sigma = rng.normal(size=[6, 3]).astype(np.float32)
+    sigma = np.exp(log_sigma.astype(np.float64))
+    expected = np.mean(0.5 * ((code - mu) / sigma) ** 2 + np.log(sigma) + 0.5 * math.log(2 * math.pi), axis=0)
+    np.testing.assert_allclose(losses.gaussian_nll_learned_sigma_per_coordinate(code, mu, log_sigma), expected,
+                               rtol=1e-5)
+    np.testing.assert_allclose(losses.gaussian_nll_learned_sigma_per_coordinate(code, mu, np.zeros_like(mu)),
+                               losses.gaussian_nll_per_coordinate(code, mu), rtol=1e-6)
+    # In a mixed code the learned sigma scores the continuous variables only.
+    layout = MIXED.model.code_layout
+    mixed_code = np.concatenate([np.eye(3)[[0, 1, 2, 0, 1, 2]], code[:, :1], np.ones([6, 2]), code[:, 1:]], 1)
+    q = np.concatenate([np.zeros([6, 3]), mu[:, :1], np.zeros([6, 2]), mu[:, 1:]], 1).astype(np.float32)
+    spread = np.concatenate([np.full([6, 3], 9.0), log_sigma[:, :1], np.full([6, 2], 9.0), log_sigma[:, 1:]], 1)
+    nll = losses.nll_per_variable(layout, tf.constant(mixed_code, tf.float32), tf.constant(q),
+                                  tf.constant(spread, tf.float32)).numpy()
+    np.testing.assert_allclose(nll[[1, 4, 5]], expected, rtol=1e-5)
+    np.testing.assert_allclose(nll[[0, 2, 3]], [math.log(3), math.log(2), math.log(2)], rtol=1e-5)

@@ -52,3 +52,17 @@ def test_the_training_summaries_do_not_import_the_exploration_tools():
     environment = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=environment, check=True)
     assert result.stdout.strip() == "[]"
+
+
+def test_a_categorical_variable_gets_one_tensorboard_traversal_through_its_categories():
+    from progressive_infogan import config as configs
+    from progressive_infogan import networks
+
+    model_config = configs.ModelConfig(**configs.code_spec({2: [configs.categorical(4), configs.uniform(2)]}),
+                                       injection="append", width_multiplier=1 / 32)
+    generator = networks.build_generator(model_config, 2)
+    images = summaries.traversal_summary_images(generator, model_config, 2, 1.0, coords_per_block=2, steps=3)
+    assert sorted(images) == ["traversal/block_2/coord_0", "traversal/block_2/coord_4"]
+    # Columns: the 4 categories for the categorical variable, `steps` values for the uniform one.
+    assert images["traversal/block_2/coord_0"].shape == (1, 3 * 4 + 2 * 2, 4 * 4 + 3 * 2, 3)
+    assert images["traversal/block_2/coord_4"].shape == (1, 3 * 4 + 2 * 2, 3 * 4 + 2 * 2, 3)

@@ -120,6 +120,12 @@ def test_growth_carries_optimizer_slots_step_count_and_ema(tmp_path, codes):
     assert {"discriminator/q_block_2/kernel", "d_adam/m/discriminator/q_block_2/kernel"} <= set(report.imported)
     assert "discriminator/q_block_3/kernel" in report.fresh
     assert new["discriminator/q_block_3/kernel"].shape[-1] == (5 if codes == "mixed" else 16)
+    sigma_heads = {name for name in new if "q_log_sigma" in name}
+    if codes == "mixed":  # the learned sigma's heads grow like the means'
+        assert "discriminator/q_log_sigma_block_2/kernel" in report.imported
+        assert "discriminator/q_log_sigma_block_3/kernel" in report.fresh
+    else:
+        assert not sigma_heads
 
 
 @pytest.mark.parametrize("policy", ["mixed_bfloat16", "mixed_float16"])

@@ -18,12 +18,13 @@ from progressive_infogan import train  # noqa: E402
 
 CONFIG = configs.scaled_down(configs.preset("exp_consistency_30"), width_multiplier=1 / 32, images_per_phase=0,
                              min_steps=12, stop_after=3, batch_sizes={2: 4, 3: 4})
-# Every code type at both blocks of the run, each with its own Q head and penalty weight.
+# Every code type at both blocks of the run, each with its own Q head and penalty weight, and a
+# learned sigma for the continuous ones.
 MIXED_CONFIG = CONFIG.replace(
     name="mixed_codes",
     model=configs.code_spec({2: [configs.categorical(4), configs.uniform(), configs.bernoulli()],
                              3: [configs.categorical(3), configs.normal(2)]}),
-    loss=dict(discrete_mi_weight=1.0))
+    loss=dict(discrete_mi_weight=1.0)).replace(model=dict(q_learned_sigma=True))
 
 
 def dataset_fn(phase, batch):

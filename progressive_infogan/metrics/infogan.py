@@ -53,13 +53,17 @@ def _batch_function(generator: Callable, discriminator: Callable, model_config: 
     def batch_scores(index):
         noise, code = latents(model_config, seed, index, batch_size)
         images = generator(noise, code, alpha=alpha, training=False)[-1]
-        _, mu = discriminator(images, alpha=alpha)
+        log_sigma = None
+        if model_config.q_learned_sigma:
+            _, mu, log_sigma = discriminator.code_distribution(images, alpha=alpha)
+        else:
+            _, mu = discriminator(images, alpha=alpha)
         mu = tf.cast(mu, tf.float32)
-        if layout.all_normal:
+        if layout.all_normal and log_sigma is None:
             penalty = losses.gaussian_nll_per_coordinate(code, mu)
             error = tf.reduce_mean(tf.abs(code - mu), axis=0)
             return penalty, error, tf.zeros_like(error)
-        return losses.nll_per_variable(layout, code, mu), *_errors_and_accuracies(layout, code, mu)
+        return losses.nll_per_variable(layout, code, mu, log_sigma), *_errors_and_accuracies(layout, code, mu)
 
     layout = model_config.code_layout
     return batch_scores
@@ -151,7 +155,7 @@ def infogan_metrics(generator: Callable, discriminator: Callable, model_config: 
     spread = np.array([v.index for v in layout.variables for _ in v.coordinates], np.int64)
     scores = aggregate("infogan_penalty", penalty_sum[spread], model_config, phase)
     scores.update(aggregate("code_reconstruction_error", error_sum[spread], model_config, phase))
-    if not layout.all_normal:
+    if not layout.all_normal or model_config.q_learned_sigma:
         scores.update(_typed_scores(layout, penalty_sum, error_sum, accuracy_sum))
     return scores
 
