@@ -13,19 +13,29 @@ A block exists from the phase of the same number on, so at phase p a coordinate
 feeds G when its input block is <= p (and, under unmask, its owner block too), is
 predicted by Q when its input block is <= p, and belongs to a built block when its owner
 block is <= p. `ModelConfig.code_layout` is the one place these rules are written.
+
+The coordinates are those of G's code input, so a code **variable** (`ModelConfig.code_variables`)
+spans one coordinate (continuous or Bernoulli) or K consecutive ones (categorical(K), its one-hot
+vector, as InfoGAN feeds it). Q predicts one number per coordinate: the Gaussian mean of a
+continuous one, the K softmax logits of a categorical variable, the sigmoid logit of a Bernoulli
+one. A categorical variable lies in one block and one owner group, so it enters G, gets its Q head
+and joins the MI penalty whole; a head not built yet predicts 0 (a uniform Q, NLL ln K).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import functools
+import math
 import re
 from typing import Dict, Iterable, Optional, Sequence, Tuple
 
 import numpy as np
 
-from progressive_infogan.config import MIN_PHASE
+from progressive_infogan.config import MIN_PHASE, CodeVariable
 from progressive_infogan.errors import UserError
+
+CONTINUOUS = ("normal", "uniform")
 
 Counts = Tuple[Tuple[int, int], ...]  # ((block, number of coordinates), ...) in increasing block order
 
@@ -38,13 +48,58 @@ class Coordinate:
 
 
 @dataclasses.dataclass(frozen=True)
+class Variable:
+    """One code variable: its distribution and the coordinates it occupies."""
+
+    index: int
+    distribution: str  # config.CODE_DISTRIBUTIONS
+    coordinates: range
+    input_block: int
+    owner_block: int
+
+    @property
+    def discrete(self) -> bool:
+        return self.distribution not in CONTINUOUS
+
+    @property
+    def categories(self) -> int:
+        """K of a categorical variable, 2 for Bernoulli, 0 for continuous ones."""
+        return len(self.coordinates) if self.distribution == "categorical" else 2 if self.discrete else 0
+
+    @property
+    def entropy(self) -> float:
+        """H(c) in nats (differential for continuous ones): the MI bound H(c) - NLL reaches its
+        ceiling H(c) for a discrete variable when Q is certain and right."""
+        return {"normal": 0.5 * math.log(2 * math.pi * math.e), "uniform": math.log(2.0),
+                "bernoulli": math.log(2.0)}.get(self.distribution, math.log(max(self.categories, 1)))
+
+
+@dataclasses.dataclass(frozen=True)
 class CodeLayout:
     coordinates: Tuple[Coordinate, ...]
     unmask: bool  # exp_unmask: G sees a coordinate only from its owner block's phase on
+    variables: Tuple[Variable, ...] = ()  # in coordinate order; each coordinate in exactly one
 
     @property
     def size(self) -> int:
         return len(self.coordinates)
+
+    @property
+    def all_normal(self) -> bool:
+        """The thesis's code: every coordinate its own N(0, 1) variable."""
+        return all(variable.distribution == "normal" for variable in self.variables)
+
+    def variable_of(self, coordinate: int) -> Variable:
+        self.coordinate(coordinate)
+        return next(v for v in self.variables if coordinate in v.coordinates)
+
+    def distribution_of_coordinates(self) -> Tuple[str, ...]:
+        return tuple(v.distribution for v in self.variables for _ in v.coordinates)
+
+    def first_coordinates(self) -> Tuple[int, ...]:
+        """Each variable's first coordinate: where its per-variable values are read from a
+        per-coordinate vector (a categorical one's coordinates share their phases)."""
+        return tuple(v.coordinates.start for v in self.variables)
 
     # --- where the coordinates are --------------------------------------------------------
     def input_ranges(self) -> Dict[int, range]:
@@ -115,9 +170,11 @@ def _blocks(counts: Counts) -> Sequence[int]:
     return [block for block, count in counts for _ in range(count)]
 
 
-def layout_of(code_sizes: Counts, schedule_groups: Optional[Counts] = None, unmask: bool = False) -> CodeLayout:
+def layout_of(code_sizes: Counts, schedule_groups: Optional[Counts] = None, unmask: bool = False,
+              code_variables: Tuple[Tuple[int, Tuple[CodeVariable, ...]], ...] = ()) -> CodeLayout:
     """The layout `ModelConfig.code_layout` describes, from its fields of the same names."""
-    return _layout(_freeze(code_sizes), None if schedule_groups is None else _freeze(schedule_groups), bool(unmask))
+    return _layout(_freeze(code_sizes), None if schedule_groups is None else _freeze(schedule_groups), bool(unmask),
+                   tuple((int(block), tuple(values)) for block, values in code_variables))
 
 
 def _freeze(counts) -> Counts:
@@ -126,7 +183,8 @@ def _freeze(counts) -> Counts:
 
 # Networks and schedule ask for the layout at every build; it is the same object each time.
 @functools.lru_cache(maxsize=None)
-def _layout(code_sizes: Counts, schedule_groups: Optional[Counts], unmask: bool) -> CodeLayout:
+def _layout(code_sizes: Counts, schedule_groups: Optional[Counts], unmask: bool,
+            code_variables: Tuple[Tuple[int, Tuple[CodeVariable, ...]], ...] = ()) -> CodeLayout:
     inputs = _blocks(code_sizes)
     owners = _blocks(code_sizes if schedule_groups is None else schedule_groups)
     if len(owners) != len(inputs):
@@ -138,7 +196,32 @@ def _layout(code_sizes: Counts, schedule_groups: Optional[Counts], unmask: bool)
             raise ValueError(f"blocks must increase: {counts}")
     coordinates = tuple(Coordinate(index, input_block, owner_block)
                         for index, (input_block, owner_block) in enumerate(zip(inputs, owners)))
-    return CodeLayout(coordinates=coordinates, unmask=unmask)
+    return CodeLayout(coordinates=coordinates, unmask=unmask,
+                      variables=_variables(code_sizes, code_variables, coordinates))
+
+
+def _variables(code_sizes: Counts, code_variables, coordinates: Tuple[Coordinate, ...]) -> Tuple[Variable, ...]:
+    listed = dict(code_variables)
+    unknown = sorted(set(listed) - {block for block, _ in code_sizes})
+    if unknown:
+        raise ValueError(f"code_variables name blocks {unknown} that code_sizes {code_sizes} has no coordinates at")
+    spans = []  # (distribution, width) in coordinate order
+    for block, count in code_sizes:
+        values = listed.get(block, (CodeVariable("normal", count),))
+        if sum(value.width for value in values) != count:
+            raise ValueError(f"block {block}'s code_variables {values} span {sum(v.width for v in values)} "
+                             f"coordinates, code_sizes gives it {count}")
+        spans += [(value.distribution, value.coordinates_per_variable) for value in values for _ in range(value.count)]
+    variables, start = [], 0
+    for index, (distribution, width) in enumerate(spans):
+        members = coordinates[start:start + width]
+        if len({(c.input_block, c.owner_block) for c in members}) != 1:
+            raise ValueError(f"the categorical variable at coordinates {start}..{start + width - 1} straddles "
+                             "two schedule_groups; a variable must enter, and join the penalty, whole")
+        variables.append(Variable(index, distribution, range(start, start + width), members[0].input_block,
+                                  members[0].owner_block))
+        start += width
+    return tuple(variables)
 
 
 # --- Coordinates by name -------------------------------------------------------------------

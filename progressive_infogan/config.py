@@ -27,6 +27,84 @@ def _freeze(mapping: Mapping[Any, Any]) -> Tuple[Tuple[int, int], ...]:
     return tuple(sorted((int(key), int(value)) for key, value in mapping.items()))
 
 
+# Distributions of a code variable. The thesis's are all "normal" (N(0, 1)); InfoGAN's continuous
+# codes are "uniform" (U(-1, 1)) and its discrete ones "categorical" / "bernoulli" (p = 1/2).
+CODE_DISTRIBUTIONS = ("normal", "uniform", "categorical", "bernoulli")
+
+
+@dataclasses.dataclass(frozen=True)
+class CodeVariable:
+    """`count` code variables of one distribution, side by side in G's input.
+
+    A continuous or Bernoulli variable is one coordinate of the code (G reads the value, 0/1 for
+    Bernoulli); a categorical(K) variable is K coordinates holding its one-hot vector, as in
+    InfoGAN. Its Q head has one output per coordinate: a Gaussian mean, K softmax logits, or one
+    sigmoid logit (`code_layout.Variable`).
+    """
+
+    distribution: str = "normal"  # one of CODE_DISTRIBUTIONS
+    count: int = 1  # variables of this kind
+    categories: int = 0  # categorical only: K >= 2
+
+    def __post_init__(self):
+        if self.distribution not in CODE_DISTRIBUTIONS:
+            raise UserError(f"code variable distribution {self.distribution!r}: expected one of "
+                            f"{', '.join(CODE_DISTRIBUTIONS)}")
+        if self.count < 1:
+            raise UserError(f"code variable count must be >= 1, got {self.count}")
+        if (self.distribution == "categorical") != (self.categories != 0) or (self.categories and self.categories < 2):
+            raise UserError(f"{self.distribution} code variable with categories={self.categories}: a categorical "
+                            "variable needs categories >= 2, the others categories=0")
+
+    @property
+    def coordinates_per_variable(self) -> int:
+        return self.categories if self.distribution == "categorical" else 1
+
+    @property
+    def width(self) -> int:
+        """Coordinates of G's code input these variables occupy."""
+        return self.count * self.coordinates_per_variable
+
+
+def normal(count: int = 1) -> CodeVariable:
+    return CodeVariable("normal", count)
+
+
+def uniform(count: int = 1) -> CodeVariable:
+    return CodeVariable("uniform", count)
+
+
+def categorical(categories: int, count: int = 1) -> CodeVariable:
+    return CodeVariable("categorical", count, categories)
+
+
+def bernoulli(count: int = 1) -> CodeVariable:
+    return CodeVariable("bernoulli", count)
+
+
+BlockVariables = Tuple[Tuple[int, Tuple[CodeVariable, ...]], ...]  # ((block, (variables, ...)), ...)
+
+
+def _code_variables(raw: Any) -> BlockVariables:
+    """`ModelConfig.code_variables` from itself or its JSON form ([[block, [{...}, ...]], ...])."""
+    def variable(value):
+        return value if isinstance(value, CodeVariable) else CodeVariable(**value)
+
+    try:
+        return tuple((int(block), tuple(variable(value) for value in values)) for block, values in raw)
+    except (TypeError, ValueError) as error:
+        raise UserError(f"code_variables {raw!r}: expected ((block, (CodeVariable, ...)), ...), as JSON "
+                        f'[[2, [{{"distribution": "categorical", "categories": 10}}]]] ({error})') from None
+
+
+def code_spec(blocks: Mapping[int, Any]) -> Dict[str, Any]:
+    """The ModelConfig fields of a code given per block: {2: [categorical(10), uniform(2)], 3: [normal(16)]}
+    -> dict(code_sizes=..., code_variables=...)."""
+    variables = tuple((int(block), tuple(blocks[block])) for block in sorted(blocks))
+    return dict(code_sizes=tuple((block, sum(v.width for v in values)) for block, values in variables),
+                code_variables=variables)
+
+
 @dataclasses.dataclass(frozen=True)
 class ModelConfig:
     """Architecture of G, D and Q, and how the InfoGAN code enters them."""
@@ -35,6 +113,13 @@ class ModelConfig:
     # Code coordinates per block, in increasing block order; coordinate ids are assigned
     # consecutively (block 2 gets 0..15, block 3 16..31, ...). Stored as ((block, count), ...).
     code_sizes: Tuple[Tuple[int, int], ...] = ((2, 16), (3, 16), (4, 16), (5, 16), (6, 16))
+    # Distributions of the code, per block: ((block, (CodeVariable, ...)), ...) whose widths add up to
+    # the block's count in `code_sizes`. A block not listed (the default: all) has only N(0, 1)
+    # coordinates, the thesis's code. `code_spec` builds both fields; code_layout.py reads them.
+    code_variables: BlockVariables = ()
+    # Q also predicts log sigma of each continuous coordinate's Gaussian (InfoGAN's appendix); the
+    # thesis fixes sigma = 1.
+    q_learned_sigma: bool = False
     # How the code enters G: a name in variants.INJECTIONS.
     injection: str = "condition"
     # exp_unmask: multiply the code by the phase's 0/1 mask (coordinate groups in
@@ -65,6 +150,10 @@ class ModelConfig:
     batch_norm_epsilon: float = 1e-3
     batch_norm_momentum: float = 0.999
 
+    def __post_init__(self):
+        # JSON (config.json, --override) gives lists of dicts: they become the typed variables here.
+        object.__setattr__(self, "code_variables", _code_variables(self.code_variables))
+
     @classmethod
     def from_dict(cls, raw: Mapping[str, Any]) -> "ModelConfig":
         return _from_dict(cls, raw)
@@ -79,7 +168,7 @@ class ModelConfig:
         phase each takes part (`code_layout.py`)."""
         from progressive_infogan.code_layout import layout_of  # it needs MIN_PHASE from here
 
-        return layout_of(self.code_sizes, self.schedule_groups, self.unmask)
+        return layout_of(self.code_sizes, self.schedule_groups, self.unmask, self.code_variables)
 
     @property
     def groups(self) -> Tuple[Tuple[int, int], ...]:
@@ -129,7 +218,12 @@ class ScheduleConfig:
 
 @dataclasses.dataclass(frozen=True)
 class LossConfig:
-    mi_weight: float = 10.0  # lambda; 0 disables the MI penalty and Q heads' training signal.
+    # lambda; 0 disables the MI penalty and Q heads' training signal. With discrete codes it weighs
+    # the continuous variables' log-likelihoods only.
+    mi_weight: float = 10.0
+    # lambda of the categorical and Bernoulli variables (InfoGAN: 1, beside a smaller continuous
+    # one). None: mi_weight, like the continuous ones.
+    discrete_mi_weight: Optional[float] = None
     label_smoothing: float = 0.25  # tf-gan's one-sided default: real target 0.875.
     consistency_weight: float = 0.0  # 30 / 300 in the consistency experiments.
 
@@ -163,7 +257,11 @@ class ExperimentConfig:
         return dataclasses.replace(self, **updates)
 
     def to_json(self) -> str:
-        return json.dumps(dataclasses.asdict(self), indent=2, sort_keys=True)
+        raw = dataclasses.asdict(self)
+        for section, field in _OMITTED_AT_DEFAULT:
+            if raw[section][field] == dataclasses.asdict(getattr(_DEFAULTS, section))[field]:
+                del raw[section][field]
+        return json.dumps(raw, indent=2, sort_keys=True)
 
     @classmethod
     def from_json(cls, text: str) -> "ExperimentConfig":
@@ -175,6 +273,13 @@ class ExperimentConfig:
             loss=_from_dict(LossConfig, raw["loss"]),
             optimizer=_from_dict(OptimizerConfig, raw["optimizer"]),
         )
+
+
+# Fields added after the thesis configurations, written to config.json only when they differ
+# from their default: a thesis run's config.json keeps its text (from_json reads an absent field
+# as its default).
+_OMITTED_AT_DEFAULT = (("model", "code_variables"), ("model", "q_learned_sigma"), ("loss", "discrete_mi_weight"))
+_DEFAULTS = ExperimentConfig()
 
 
 def differences(stored: ExperimentConfig, current: ExperimentConfig) -> List[str]:
@@ -216,6 +321,8 @@ def override(config: ExperimentConfig, assignment: str) -> ExperimentConfig:
         value = text
     if isinstance(value, list):
         value = tuple(tuple(item) if isinstance(item, list) else item for item in value)
+    if (section, field) == ("model", "code_variables"):
+        value = _code_variables(value)
     annotation = typing.get_type_hints(type(current))[field]
     if not _accepts(annotation, value):
         raise UserError(f"--override={assignment!r}: {key} takes {annotation}, got {value!r}")
@@ -286,11 +393,32 @@ PRESETS: Dict[str, ExperimentConfig] = {
 }
 
 
+# --- Beyond the thesis -------------------------------------------------------------------
+
+# InfoGAN's MNIST check on scikit-learn's 8x8 digits (progressive_infogan/digits.py): a 10-way
+# categorical and 2 U(-1, 1) codes appended to z (InfoGAN: 62 noise variables), grown 4x4 -> 8x8 at
+# 1/8 width. The penalty averages over its 3 variables, so lambda 3 and 0.3 are InfoGAN's summed
+# lambda 1 (discrete) and 0.1 (continuous). Sized to train in about 10 minutes on a 2-core CPU.
+DIGITS = _preset(
+    "exp_digits",
+    model=dict(**code_spec({2: [categorical(10), uniform(2)]}), injection="append", noise_size=62,
+               width_multiplier=1 / 8, d_head_units=128, batch_norm_momentum=0.99),
+    schedule=dict(batch_sizes=_freeze({2: 64, 3: 64}), images_per_phase=0, min_steps=3000, stop_after=3,
+                  doubled_phases=()),
+    loss=dict(mi_weight=0.3, discrete_mi_weight=3.0),
+    optimizer=dict(ema_decay=0.99),
+)
+
+# Presets that are not thesis experiments (PRESETS is the thesis table, docs/original_system.md §6).
+OTHER_PRESETS: Dict[str, ExperimentConfig] = {config.name: config for config in [DIGITS]}
+
+
 def preset(name: str) -> ExperimentConfig:
     try:
-        return PRESETS[name]
+        return PRESETS[name] if name in PRESETS else OTHER_PRESETS[name]
     except KeyError:
-        raise ValueError(f"unknown experiment {name!r}; known: {', '.join(sorted(PRESETS))}") from None
+        known = ", ".join(sorted(PRESETS) + sorted(OTHER_PRESETS))
+        raise ValueError(f"unknown experiment {name!r}; known: {known}") from None
 
 
 def scaled_down(config: ExperimentConfig, *, width_multiplier: float, images_per_phase: int,

@@ -17,10 +17,16 @@ from progressive_infogan.config import ModelConfig
 # Offset of the code's stream from the noise's, in the second seed word: far beyond any
 # step or batch index, so the code of one index never reuses the noise of another.
 CODE_STREAM = 1 << 40
+# The uniform stream that uniform, Bernoulli and categorical variables are drawn from, as far
+# again: N(0, 1) coordinates keep the normal stream's values whatever the other variables are.
+UNIFORM_STREAM = 2 << 40
 
 
 def latents(model_config: ModelConfig, seed, index, batch: int) -> Tuple[tf.Tensor, tf.Tensor]:
-    """(noise [batch, Z], code [batch, K]) ~ N(0, 1): stateless in (seed, index).
+    """(noise [batch, Z] ~ N(0, 1), code [batch, K]): stateless in (seed, index).
+
+    The code's coordinates follow `model_config.code_layout`: N(0, 1) (the thesis), U(-1, 1),
+    a fair 0/1 Bernoulli, or a categorical(K) variable's one-hot vector (uniform over K).
 
     Training uses index = the global step (and -1 for its fixed sample grid), so a resumed
     run draws exactly what an uninterrupted one would, whatever the replica count; `seed`
@@ -29,6 +35,49 @@ def latents(model_config: ModelConfig, seed, index, batch: int) -> Tuple[tf.Tens
     seeds = tf.stack([tf.cast(seed, tf.int64), tf.cast(index, tf.int64)])
     noise = tf.random.stateless_normal([batch, model_config.noise_size], seed=seeds)
     code = tf.random.stateless_normal([batch, model_config.code_size], seed=seeds + [0, CODE_STREAM])
+    layout = model_config.code_layout
+    if not layout.all_normal:
+        uniform = tf.random.stateless_uniform([batch, model_config.code_size], seed=seeds + [0, UNIFORM_STREAM])
+        code = tf.concat([_draw(variable, code, uniform) for variable in layout.variables], axis=-1)
+    return noise, code
+
+
+def _draw(variable, normal, uniform):
+    """The variable's columns [batch, width] from the two streams' columns of its coordinates."""
+    start, stop = variable.coordinates.start, variable.coordinates.stop
+    if variable.distribution == "normal":
+        return normal[:, start:stop]
+    if variable.distribution == "uniform":
+        return 2.0 * uniform[:, start:stop] - 1.0
+    if variable.distribution == "bernoulli":
+        return tf.cast(uniform[:, start:stop] < 0.5, tf.float32)
+    categories = len(variable.coordinates)
+    category = tf.minimum(tf.cast(uniform[:, start] * categories, tf.int32), categories - 1)
+    return tf.one_hot(category, categories, dtype=tf.float32)
+
+
+def traversal_values(model_config: ModelConfig, coordinate: int, steps: int = 7,
+                     amplitude: float = 3.0) -> np.ndarray:
+    """The values a traversal of `coordinate` steps through: linspace(-amplitude, amplitude, steps)
+    for a continuous variable, every category 0..K-1 for a categorical one, 0 and 1 for a Bernoulli."""
+    variable = model_config.code_layout.variable_of(coordinate)
+    if variable.discrete:
+        return np.arange(variable.categories, dtype=np.float32)
+    return np.linspace(-amplitude, amplitude, steps).astype(np.float32)
+
+
+def with_variable_values(model_config: ModelConfig, noise: np.ndarray, code: np.ndarray, coordinate: int,
+                         values: Sequence[float]) -> Tuple[np.ndarray, np.ndarray]:
+    """`with_coordinate_values` for the variable holding `coordinate`: a categorical variable's
+    values are categories, each written as its one-hot vector; other variables' are the value."""
+    variable = model_config.code_layout.variable_of(coordinate)
+    if variable.distribution != "categorical":
+        return with_coordinate_values(noise, code, coordinate, values)
+    categories = np.asarray(values).astype(np.int64)
+    noise = np.repeat(np.asarray(noise), len(categories), axis=0)
+    code = np.repeat(np.asarray(code), len(categories), axis=0)
+    one_hot = np.eye(len(variable.coordinates), dtype=np.float32)[categories]
+    code[:, variable.coordinates.start:variable.coordinates.stop] = np.tile(one_hot, (len(code) // len(categories), 1))
     return noise, code
 
 

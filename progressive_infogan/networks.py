@@ -204,18 +204,30 @@ class Discriminator(keras.Model):
         self.q_heads = {str(block): layers.EqualizedDense(len(coordinates), name=f"q_block_{block}")
                         for block, coordinates in self.coordinates.items()
                         if block <= phase and len(coordinates)}
+        # ModelConfig.q_learned_sigma: beside each head, one predicting log sigma of every coordinate's
+        # Gaussian (InfoGAN's appendix; read for continuous variables only). The thesis has none.
+        self.q_log_sigma_heads = ({block: layers.EqualizedDense(head.units, name=f"q_log_sigma_block_{block}")
+                                   for block, head in self.q_heads.items()} if config.q_learned_sigma else {})
 
-    def _predict_code(self, block, x, gate=None):
-        if str(block) not in self.q_heads:
+    def _predict_code(self, block, x, gate=None, heads=None):
+        heads = self.q_heads if heads is None else heads
+        if str(block) not in heads:
             return None
         flat = tf.reshape(x, [tf.shape(x)[0], int(np.prod(x.shape[1:]))])
-        mu = tf.cast(self.q_heads[str(block)](flat), tf.float32)
+        mu = tf.cast(heads[str(block)](flat), tf.float32)
         return mu if gate is None else mu * gate
 
     def call(self, images, alpha=1.0, training=False) -> Tuple[tf.Tensor, tf.Tensor]:
+        logits, mu, _ = self.code_distribution(images, alpha, training)
+        return logits, mu
+
+    def code_distribution(self, images, alpha=1.0, training=False):
+        """(logits [N], Q's output [N, K], log sigma [N, K] or None without `q_learned_sigma`).
+
+        A head not built yet predicts 0 for both (mu = 0, sigma = 1)."""
         images = tf.cast(images, self.compute_dtype)
         alpha = tf.cast(alpha, self.compute_dtype)
-        predictions = {}
+        predictions, log_sigmas = {}, {}
         x = self.from_rgb(images)
         for block_layer in self.blocks:
             block = block_layer.block
@@ -223,15 +235,20 @@ class Discriminator(keras.Model):
             if block == self.phase:
                 gate = tf.cast(alpha >= _ALPHA_EPSILON, tf.float32)
                 predictions[block] = self._predict_code(block, out, gate)
+                log_sigmas[block] = self._predict_code(block, out, gate, self.q_log_sigma_heads)
                 lower = self.from_rgb_lower(layers.downscale2d(images))
                 x = (1.0 - alpha) * lower + alpha * out
             else:
                 predictions[block] = self._predict_code(block, out)
+                log_sigmas[block] = self._predict_code(block, out, heads=self.q_log_sigma_heads)
                 x = out
         h2 = self.head(x)
         predictions[2] = self._predict_code(2, h2)
+        log_sigmas[2] = self._predict_code(2, h2, heads=self.q_log_sigma_heads)
         logits = tf.cast(self.logit(h2)[:, 0], tf.float32)
-        return logits, self._assemble(predictions, tf.shape(images)[0])
+        batch = tf.shape(images)[0]
+        log_sigma = self._assemble(log_sigmas, batch) if self.q_log_sigma_heads else None
+        return logits, self._assemble(predictions, batch), log_sigma
 
     def _assemble(self, predictions, batch):
         columns = []

@@ -15,7 +15,7 @@ from tqdm import tqdm
 
 from progressive_infogan import figures, rundir, terminal
 from progressive_infogan.config import ModelConfig
-from progressive_infogan.latents import latents, with_coordinate_values
+from progressive_infogan.latents import latents, traversal_values, with_variable_values
 
 # Traversal images: this many samples, each swept over linspace(-3, 3, steps).
 TRAVERSAL_SAMPLES = 3
@@ -108,15 +108,17 @@ def traversal_summary_images(generator, model_config: ModelConfig, phase: int, a
     linspace(-3, 3, steps)). Pure, and the same seeded samples every call, so images of
     successive steps compare."""
     noise, code = latents(model_config, seed, 0, num_samples)
-    values = np.linspace(-TRAVERSAL_AMPLITUDE, TRAVERSAL_AMPLITUDE, steps).astype(np.float32)
     layout = model_config.code_layout
     feeding = set(layout.feeding_g(phase))
     images = {}
     for block, coordinates in layout.owner_ranges().items():
-        for coordinate in [c for c in coordinates if c in feeding][:coords_per_block]:
-            swept_noise, swept_code = with_coordinate_values(noise, code, coordinate, values)
+        # One grid per variable: a categorical one's columns are its categories (latents.traversal_values).
+        firsts = dict.fromkeys(layout.variable_of(c).coordinates.start for c in coordinates if c in feeding)
+        for coordinate in list(firsts)[:coords_per_block]:
+            values = traversal_values(model_config, coordinate, steps, TRAVERSAL_AMPLITUDE)
+            swept_noise, swept_code = with_variable_values(model_config, noise, code, coordinate, values)
             grid = np.asarray(generator(swept_noise, swept_code, alpha=alpha, training=False)[-1], np.float32)
-            grid = grid.reshape((num_samples, steps) + grid.shape[1:])
+            grid = grid.reshape((num_samples, len(values)) + grid.shape[1:])
             images[f"traversal/block_{block}/coord_{coordinate}"] = figures.image_grid(figures.to_uint8(grid))[None]
     return images
 

@@ -142,10 +142,13 @@ class PhaseTrainer:
         d_variables = self.discriminator.trainable_variables
         with tf.GradientTape(persistent=True) as tape:
             fakes = self.generator(noise, code, alpha=alpha, training=True)
-            fake_logits, mu = self.discriminator(fakes[-1], alpha=alpha, training=True)
+            if config.model.q_learned_sigma:
+                fake_logits, mu, log_sigma = self.discriminator.code_distribution(fakes[-1], alpha, training=True)
+            else:
+                (fake_logits, mu), log_sigma = self.discriminator(fakes[-1], alpha=alpha, training=True), None
             real_logits, _ = self.discriminator(real, alpha=alpha, training=True)
             step_losses = self.loss(real_logits=real_logits, fake_logits=fake_logits, code=code, mu=mu,
-                                    block_images=fakes, mi_active=self.mi_active)
+                                    block_images=fakes, mi_active=self.mi_active, log_sigma=log_sigma)
             # Gradients are summed over replicas: each replica contributes its mean / replicas.
             g_scaled, d_scaled = step_losses.generator / replicas, step_losses.discriminator / replicas
             if isinstance(self.g_optimizer, keras.optimizers.LossScaleOptimizer):
@@ -169,8 +172,13 @@ class PhaseTrainer:
 
         scalars = dict(step_losses.terms)
         scalars.update({"d/real_logit": tf.reduce_mean(real_logits), "d/fake_logit": tf.reduce_mean(fake_logits)})
-        vectors = {"mi/nll_per_coordinate": step_losses.nll_per_coordinate,
-                   "mi/abs_error_per_coordinate": tf.reduce_mean(tf.abs(code - mu), 0)}
+        layout = config.model.code_layout
+        if layout.all_normal and not config.model.q_learned_sigma:
+            vectors = {"mi/nll_per_coordinate": step_losses.nll_per_variable,
+                       "mi/abs_error_per_coordinate": tf.reduce_mean(tf.abs(code - mu), 0)}
+        else:
+            vectors = {"mi/nll_per_variable": step_losses.nll_per_variable}
+            scalars.update(losses.bound_summaries(layout, step_losses.nll_per_variable))
         return scalars, vectors
 
     def _distributed_step(self, real, step, alpha):

@@ -132,3 +132,28 @@ def test_networks_read_and_predict_exactly_the_layouts_coordinates(name, phase):
     _, mu = discriminator(images, alpha=1.0)
     predicted = tuple(i for i in range(model.code_size) if np.abs(mu.numpy()[:, i]).max() > 0)
     assert predicted == code_layout.predicted(phase)
+
+
+def test_code_variables_map_onto_coordinates_blocks_and_groups():
+    model = configs.ModelConfig(**configs.code_spec({2: [configs.categorical(10), configs.uniform(2)],
+                                                     3: [configs.bernoulli(), configs.normal(3)]}))
+    code = model.code_layout
+    assert model.code_sizes == ((2, 12), (3, 4)) and code.size == 16 and not code.all_normal
+    kinds = [(v.distribution, v.coordinates, v.input_block) for v in code.variables]
+    assert kinds == [("categorical", range(0, 10), 2), ("uniform", range(10, 11), 2), ("uniform", range(11, 12), 2),
+                     ("bernoulli", range(12, 13), 3)] + [("normal", range(c, c + 1), 3) for c in (13, 14, 15)]
+    assert code.variable_of(7).index == 0 and code.first_coordinates() == (0, 10, 11, 12, 13, 14, 15)
+    assert [v.categories for v in code.variables[:4]] == [10, 0, 0, 2]
+    assert code.variables[0].entropy == pytest.approx(np.log(10))
+    assert code.predicted(2) == span(0, 12)  # the one-hot coordinates enter G and Q with their block
+    assert configs.preset("exp_vanilla").model.code_layout.all_normal
+
+
+def test_code_variables_must_fit_code_sizes_and_not_straddle_groups():
+    with pytest.raises(ValueError, match="span 5 coordinates"):
+        configs.ModelConfig(code_sizes=((2, 4),), code_variables=((2, (configs.categorical(5),)),)).code_layout
+    with pytest.raises(ValueError, match="straddles"):
+        configs.ModelConfig(code_sizes=((2, 8),), code_variables=((2, (configs.categorical(8),)),),
+                            schedule_groups=((2, 4), (3, 4))).code_layout
+    with pytest.raises(ValueError, match="no coordinates"):
+        configs.ModelConfig(code_sizes=((2, 4),), code_variables=((3, (configs.normal(4),)),)).code_layout

@@ -8,6 +8,7 @@ import pytest
 
 from progressive_infogan import config as configs
 from progressive_infogan import schedule
+from progressive_infogan.errors import UserError
 
 REFERENCE = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "docs", "original_system.md")
 
@@ -104,3 +105,28 @@ def test_the_head_width_keeps_its_own_units_at_reduced_width():
     model = configs.ModelConfig(width_multiplier=1 / 8)
     assert model.d_head_width == model.d_channels(0) == 64
     assert dataclasses.replace(model, d_head_units=512).d_head_width == 512
+
+
+def test_code_variables_and_discrete_weight_are_stored_only_when_set():
+    for name, experiment in configs.PRESETS.items():
+        raw = json.loads(experiment.to_json())
+        assert "code_variables" not in raw["model"] and "discrete_mi_weight" not in raw["loss"], name
+    mixed = configs.preset("exp_digits")
+    raw = json.loads(mixed.to_json())
+    assert raw["model"]["code_variables"][0][1][0] == {"distribution": "categorical", "count": 1, "categories": 10}
+    assert configs.ExperimentConfig.from_json(mixed.to_json()) == mixed
+    assert isinstance(configs.ExperimentConfig.from_json(mixed.to_json()).model.code_variables[0][1][0],
+                      configs.CodeVariable)
+
+
+def test_code_variables_take_an_override_in_json_and_refuse_bad_ones():
+    text = 'model.code_variables=[[2, [{"distribution": "bernoulli", "count": 16}]]]'
+    config = configs.override(configs.preset("exp_condition_4vars").replace(model=dict(code_sizes=((2, 16),))), text)
+    assert config.model.code_variables == ((2, (configs.bernoulli(16),)),)
+    assert [v.distribution for v in config.model.code_layout.variables] == ["bernoulli"] * 16
+    with pytest.raises(UserError, match="distribution"):
+        configs.override(configs.preset("exp_condition"), 'model.code_variables=[[2, [{"distribution": "beta"}]]]')
+    with pytest.raises(UserError, match="categories"):
+        configs.categorical(1)
+    with pytest.raises(UserError, match="categories"):
+        configs.CodeVariable("normal", 2, categories=3)

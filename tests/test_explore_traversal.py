@@ -3,6 +3,7 @@ import pytest
 from PIL import Image
 
 from explore_fixtures import EFFECTIVE_COORDINATE, INEFFECTIVE_COORDINATE, PHASE, small_config
+from progressive_infogan.errors import UserError
 from progressive_infogan.explore import common, traversal
 
 SIZE = 2 ** PHASE
@@ -44,3 +45,29 @@ def test_select_coordinates():
         common.select_coordinates(model_config, "block:7")
     vanilla = small_config("exp_vanilla").model
     assert common.select_coordinates(vanilla, "effective", phase=3) == list(range(80))
+
+
+def test_a_categorical_traversal_steps_through_every_category():
+    from progressive_infogan import config as configs
+    from progressive_infogan import networks
+
+    model = configs.ModelConfig(**configs.code_spec({2: [configs.uniform(), configs.categorical(5)]}),
+                                injection="append", width_multiplier=1 / 32)
+    generator = networks.build_generator(model, 2)
+    seen = []
+
+    def spy(noise, code, alpha=1.0, training=False):
+        seen.append(np.asarray(code))
+        return generator(noise, code, alpha=alpha, training=training)
+
+    result = traversal.traversal(spy, model, [3, 1, 5], num_samples=2, seed=0)
+    assert result.coordinates == [1]  # the variable's coordinates are one panel
+    np.testing.assert_array_equal(result.values, [0, 1, 2, 3, 4])
+    assert result.images.shape == (1, 2, 5, 4, 4, 3)
+    codes = np.concatenate(seen)
+    np.testing.assert_array_equal(codes[:, 1:], np.tile(np.eye(5), (2, 1)))  # sample-major, one-hot per column
+    np.testing.assert_array_equal(codes[:5, 0], codes[0, 0])  # the uniform coordinate stays the sample's
+    differences = np.abs(np.diff(result.images[0], axis=1)).max(axis=(2, 3, 4))
+    assert (differences > 0).all(), differences
+    with pytest.raises(UserError, match="same number of values"):
+        traversal.traversal(spy, model, [0, 1], num_samples=1)

@@ -93,3 +93,41 @@ def test_exploration_samples_are_index_0_of_their_seed(small_run, seed):
     noise, code = latents(small_run.config.model, seed, 0, 2)
     middle = common.generate(small_run.generator, *with_coordinate_values(noise, code, 20, [0.0]))
     np.testing.assert_allclose(result.images[0, :, 1], middle, atol=1e-6)
+
+
+MIXED_MODEL = configs.ModelConfig(**configs.code_spec({2: [configs.normal(2), configs.categorical(4), configs.uniform(3)],
+                                                       3: [configs.bernoulli(2), configs.normal(1)]}))
+
+
+def test_each_code_type_is_drawn_from_its_distribution():
+    noise, code = map(np.asarray, latents(MIXED_MODEL, 1, 3, 4000))
+    assert code.shape == (4000, 12)
+    thesis_noise, thesis_normal = latents(configs.ModelConfig(code_sizes=((2, 12),)), 1, 3, 4000)
+    np.testing.assert_array_equal(noise, thesis_noise)
+    # N(0, 1) coordinates keep the thesis stream's values, whatever the other variables are.
+    np.testing.assert_array_equal(code[:, [0, 1, 11]], np.asarray(thesis_normal)[:, [0, 1, 11]])
+    one_hot = code[:, 2:6]
+    assert set(np.unique(one_hot)) == {0.0, 1.0} and (one_hot.sum(1) == 1).all()
+    np.testing.assert_allclose(one_hot.mean(0), 0.25, atol=0.03)
+    uniform = code[:, 6:9]
+    assert uniform.min() >= -1 and uniform.max() <= 1
+    np.testing.assert_allclose(uniform.mean(0), 0, atol=0.05)
+    np.testing.assert_allclose(uniform.var(0), 1 / 3, atol=0.03)
+    bits = code[:, 9:11]
+    assert set(np.unique(bits)) == {0.0, 1.0}
+    np.testing.assert_allclose(bits.mean(0), 0.5, atol=0.03)
+    # The categorical draw is not a function of the other coordinates' draws.
+    assert abs(np.corrcoef(one_hot.argmax(1), uniform[:, 0])[0, 1]) < 0.05
+
+
+def test_a_categorical_variable_is_edited_as_a_whole_one_hot_vector():
+    from progressive_infogan.latents import traversal_values, with_variable_values
+
+    noise, code = map(np.asarray, latents(MIXED_MODEL, 0, 0, 2))
+    np.testing.assert_array_equal(traversal_values(MIXED_MODEL, 4), [0, 1, 2, 3])
+    np.testing.assert_array_equal(traversal_values(MIXED_MODEL, 9), [0, 1])
+    np.testing.assert_allclose(traversal_values(MIXED_MODEL, 7, steps=3, amplitude=1.0), [-1, 0, 1])
+    swept_noise, swept = with_variable_values(MIXED_MODEL, noise, code, 4, [3, 0])
+    np.testing.assert_array_equal(swept[:, 2:6], [[0, 0, 0, 1], [1, 0, 0, 0]] * 2)
+    np.testing.assert_array_equal(np.delete(swept, range(2, 6), 1), np.repeat(np.delete(code, range(2, 6), 1), 2, 0))
+    np.testing.assert_array_equal(swept_noise, np.repeat(noise, 2, axis=0))

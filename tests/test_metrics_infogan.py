@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from progressive_infogan import config as configs_module
 from progressive_infogan import networks
 from progressive_infogan.config import preset
 from progressive_infogan.metrics.infogan import HALF_LOG_2PI, infogan_metrics, per_coordinate, thesis_batch_size
@@ -90,3 +91,58 @@ def test_no_code_gives_nan():
     model = preset("exp_noinfo").model
     scores = infogan_metrics(lambda *a, **k: None, lambda *a, **k: None, model, 3, num_batches=5, progress=False)
     assert math.isnan(scores["infogan_penalty/overall"]) and math.isnan(scores["code_reconstruction_error/block_3"])
+
+
+MIXED = configs_module.ModelConfig(**configs_module.code_spec(
+    {2: [configs_module.categorical(4), configs_module.uniform()], 3: [configs_module.bernoulli(2)]}))
+
+
+def _mixed_q(flip_bits=False):
+    """Q that reads the code from the pixels: the category as a sharp logit, the bits as +-20 logits."""
+    def q(images, alpha=1.0):
+        code = tf.reshape(images, [tf.shape(images)[0], -1])[:, :MIXED.code_size]
+        bits = code[:, 5:7] if not flip_bits else 1.0 - code[:, 5:7]
+        return tf.zeros([tf.shape(images)[0]]), tf.concat([code[:, :4] * 50.0, code[:, 4:5], 40.0 * bits - 20.0], 1)
+    return q
+
+
+def test_a_perfect_q_of_a_mixed_code_reaches_every_ceiling():
+    scores = infogan_metrics(_code_in_pixels_generator([]), _mixed_q(), MIXED, PHASE, batch_size=32,
+                             num_batches=3, seed=1, progress=False)
+    assert scores["code_accuracy/variable_00"] == scores["code_accuracy/categorical"] == 1.0
+    assert scores["mi_bound/variable_00"] == pytest.approx(math.log(4), abs=1e-4)
+    assert scores["mi_bound_ceiling/variable_00"] == pytest.approx(math.log(4))
+    assert scores["mi_bound/bernoulli"] == pytest.approx(math.log(2), abs=1e-4)
+    assert scores["code_accuracy/bernoulli"] == 1.0 and scores["code_reconstruction_error/bernoulli"] == 0.0
+    assert scores["code_reconstruction_error/uniform"] == 0.0
+    assert scores["infogan_penalty/uniform"] == pytest.approx(HALF_LOG_2PI, abs=1e-6)
+    assert scores["mi_bound/uniform"] == pytest.approx(math.log(2) - HALF_LOG_2PI, abs=1e-6)
+    assert "code_accuracy/uniform" not in scores and "mi_bound_ceiling/uniform" not in scores
+    # The per-coordinate keys remain, each variable's value on the coordinates it spans.
+    penalty = per_coordinate(scores, "infogan_penalty")
+    assert penalty.shape == (7,) and np.all(penalty[:4] == penalty[0])
+
+
+def test_a_wrong_q_of_a_mixed_code_scores_its_errors():
+    wrong = infogan_metrics(_code_in_pixels_generator([]), _mixed_q(flip_bits=True), MIXED, PHASE, batch_size=32,
+                            num_batches=2, seed=1, progress=False)
+    assert wrong["code_accuracy/bernoulli"] == 0.0 and wrong["code_reconstruction_error/bernoulli"] == 1.0
+    assert wrong["mi_bound/bernoulli"] < -10  # confidently wrong: far below 0
+    zero = infogan_metrics(_code_in_pixels_generator([]), lambda images, alpha=1.0: (
+        tf.zeros([tf.shape(images)[0]]), tf.zeros([tf.shape(images)[0], MIXED.code_size])), MIXED, PHASE,
+        batch_size=32, num_batches=2, seed=1, progress=False)
+    assert zero["mi_bound/categorical"] == pytest.approx(0.0, abs=1e-6)  # a uniform Q: NLL = ln K
+
+
+def test_category_matching_finds_the_best_one_to_one_assignment():
+    from progressive_infogan.metrics.category_matching import best_matching
+
+    labels = np.array([0, 0, 0, 1, 1, 2, 2, 2, 2, 1])
+    permuted = np.array([2, 0, 1])[labels]  # the code learned the classes in another order
+    assert best_matching(permuted, labels, 3).accuracy == 1.0
+    assert set(best_matching(permuted, labels, 3).pairs) == {(2, 0), (0, 1), (1, 2)}
+    # One category for everything: only the largest class can be matched.
+    assert best_matching(np.zeros(10, int), labels, 3).accuracy == pytest.approx(0.4)
+    # Each category's majority label would give both categories label 0 (5/6); one-to-one matches
+    # category 1 to label 1.
+    assert best_matching(np.array([0, 0, 0, 1, 1, 1]), np.array([0, 0, 0, 0, 0, 1]), 2).accuracy == pytest.approx(4 / 6)

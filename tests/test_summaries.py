@@ -70,3 +70,17 @@ def test_the_progress_line_shows_the_runs_eta():
     assert line.endswith("| 320.0 images/s, phase ETA 0h00m10s, run ETA >=0h00m30s"), line
     assert "phase 3 step 900/1000 (global 1900) alpha=1.000 generator=1.5000" in line
     progress.close()
+
+
+def test_a_categorical_variable_gets_one_tensorboard_traversal_through_its_categories():
+    from progressive_infogan import config as configs
+    from progressive_infogan import networks
+
+    model_config = configs.ModelConfig(**configs.code_spec({2: [configs.categorical(4), configs.uniform(2)]}),
+                                       injection="append", width_multiplier=1 / 32)
+    generator = networks.build_generator(model_config, 2)
+    images = summaries.traversal_summary_images(generator, model_config, 2, 1.0, coords_per_block=2, steps=3)
+    assert sorted(images) == ["traversal/block_2/coord_0", "traversal/block_2/coord_4"]
+    # Columns: the 4 categories for the categorical variable, `steps` values for the uniform one.
+    assert images["traversal/block_2/coord_0"].shape == (1, 3 * 4 + 2 * 2, 4 * 4 + 3 * 2, 3)
+    assert images["traversal/block_2/coord_4"].shape == (1, 3 * 4 + 2 * 2, 3 * 4 + 2 * 2, 3)

@@ -31,20 +31,22 @@ def _final_arrays(model_dir):
     return arrays, state
 
 
-def test_a_run_killed_mid_fade_resumes_to_the_same_weights(tmp_path):
-    config = train_driver.CONFIG
+@pytest.mark.parametrize("codes", ["thesis", "mixed"])
+def test_a_run_killed_mid_fade_resumes_to_the_same_weights(tmp_path, codes):
+    config = train_driver.CONFIG if codes == "thesis" else train_driver.MIXED_CONFIG
+    mixed = ["--mixed_codes"] if codes == "mixed" else []
     total = schedule.total_steps(config.schedule)
     kill_at = schedule.phase_start(config.schedule, 3) + 3  # phase 3, alpha = 0.5 at the checkpoint
     assert 0 < schedule.alpha(config.schedule, *schedule.phase_at_step(config.schedule, kill_at)) < 1
 
     uninterrupted = tmp_path / "uninterrupted"
-    _run_driver(uninterrupted)
+    _run_driver(uninterrupted, *mixed)
     interrupted = tmp_path / "interrupted"
-    killed = _run_driver(interrupted, "--kill_at_step", kill_at, check=False)
+    killed = _run_driver(interrupted, "--kill_at_step", kill_at, *mixed, check=False)
     assert killed.returncode == -9, killed.stderr[-2000:]
     _, state = _final_arrays(interrupted)
     assert state["step"] == kill_at and state["phase"] == 3 and 0 < state["alpha"] < 1
-    _run_driver(interrupted)  # the same command again resumes
+    _run_driver(interrupted, *mixed)  # the same command again resumes
 
     expected, expected_state = _final_arrays(uninterrupted)
     resumed, resumed_state = _final_arrays(interrupted)
@@ -89,8 +91,9 @@ def test_two_replicas_take_the_same_first_step_as_one(tmp_path):
         assert moved > len(names) // 2  # the step really changed the state
 
 
-def test_growth_carries_optimizer_slots_step_count_and_ema(tmp_path):
-    config = train_driver.CONFIG
+@pytest.mark.parametrize("codes", ["thesis", "mixed"])
+def test_growth_carries_optimizer_slots_step_count_and_ema(tmp_path, codes):
+    config = train_driver.CONFIG if codes == "thesis" else train_driver.MIXED_CONFIG
     options = configs.RunOptions(model_dir=str(tmp_path))
     strategy = tf.distribute.get_strategy()
     phase_2 = train.PhaseTrainer(config, 2, strategy, options)
@@ -114,6 +117,17 @@ def test_growth_carries_optimizer_slots_step_count_and_ema(tmp_path):
     np.testing.assert_array_equal(new[shadow], fresh_values["generator/block_3/conv1/kernel"])
     assert "ema/generator/block_2/dense/kernel" in report.imported
     assert not np.array_equal(old["ema/generator/block_2/dense/kernel"], old["generator/block_2/dense/kernel"])
+    # Block 2's Q head (the mixed code's softmax, sigmoid and Gaussian outputs) grows with its slots;
+    # block 3's is new, sized to its coordinates (a categorical(3) variable's 3 logits and 2 means).
+    assert {"discriminator/q_block_2/kernel", "d_adam/m/discriminator/q_block_2/kernel"} <= set(report.imported)
+    assert "discriminator/q_block_3/kernel" in report.fresh
+    assert new["discriminator/q_block_3/kernel"].shape[-1] == (5 if codes == "mixed" else 16)
+    sigma_heads = {name for name in new if "q_log_sigma" in name}
+    if codes == "mixed":  # the learned sigma's heads grow like the means'
+        assert "discriminator/q_log_sigma_block_2/kernel" in report.imported
+        assert "discriminator/q_log_sigma_block_3/kernel" in report.fresh
+    else:
+        assert not sigma_heads
 
 
 @pytest.mark.parametrize("policy", ["mixed_bfloat16", "mixed_float16"])

@@ -1,6 +1,6 @@
 """Runs a tiny training in its own process, for the tests that need one (kill/resume,
 two logical CPUs). Usage: python tests/train_driver.py MODEL_DIR [--kill_at_step N | --sigterm_at_step N]
-                                                     [--mirrored_check OUT.npz]"""
+                                                     [--mirrored_check OUT.npz] [--mixed_codes]"""
 
 import argparse
 import dataclasses
@@ -18,6 +18,13 @@ from progressive_infogan import train  # noqa: E402
 
 CONFIG = configs.scaled_down(configs.preset("exp_consistency_30"), width_multiplier=1 / 32, images_per_phase=0,
                              min_steps=12, stop_after=3, batch_sizes={2: 4, 3: 4})
+# Every code type at both blocks of the run, each with its own Q head and penalty weight, and a
+# learned sigma for the continuous ones.
+MIXED_CONFIG = CONFIG.replace(
+    name="mixed_codes",
+    model=configs.code_spec({2: [configs.categorical(4), configs.uniform(), configs.bernoulli()],
+                             3: [configs.categorical(3), configs.normal(2)]}),
+    loss=dict(discrete_mi_weight=1.0)).replace(model=dict(q_learned_sigma=True))
 
 
 def dataset_fn(phase, batch):
@@ -32,6 +39,7 @@ def main():
     parser.add_argument("--kill_at_step", type=int, default=None)
     parser.add_argument("--sigterm_at_step", type=int, default=None)
     parser.add_argument("--mirrored_check", default=None)
+    parser.add_argument("--mixed_codes", action="store_true")
     args = parser.parse_args()
     if args.mirrored_check:
         return mirrored_check(args.mirrored_check)
@@ -49,7 +57,7 @@ def main():
         return original_step(self, real, step, alpha)
 
     train.PhaseTrainer.step = step_with_signals
-    train.train(CONFIG, options, dataset_fn=dataset_fn)
+    train.train(MIXED_CONFIG if args.mixed_codes else CONFIG, options, dataset_fn=dataset_fn)
 
 
 def mirrored_check(out_path):

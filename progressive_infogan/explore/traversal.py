@@ -1,7 +1,9 @@
 """Traversal grids: one coordinate swept over [-amplitude, amplitude], everything else fixed.
 
 Rows are different (noise, code) samples; columns set the coordinate to linspace(-3, 3, steps).
-One panel per coordinate, captioned with its id and block (thesis Figs. 8-19).
+One panel per coordinate, captioned with its id and block (thesis Figs. 8-19). A discrete variable's
+columns step through its values instead (`latents.traversal_values`): a categorical(K) variable's
+K categories, one-hot in its K coordinates (one panel for the variable), a Bernoulli's 0 and 1.
 """
 
 from __future__ import annotations
@@ -13,7 +15,9 @@ import numpy as np
 from tqdm import tqdm
 
 from progressive_infogan import figures
+from progressive_infogan import latents as latent_inputs
 from progressive_infogan.config import ModelConfig
+from progressive_infogan.errors import UserError
 from progressive_infogan.explore import common
 from progressive_infogan.latents import latents, with_coordinate_values
 
@@ -31,9 +35,14 @@ def traversal_values(steps: int = 7, amplitude: float = 3.0) -> np.ndarray:
 
 
 def coordinate_traversal(generator, noise: np.ndarray, code: np.ndarray, coordinate: int,
-                         values: Sequence[float], alpha: float = 1.0, batch_size: int = 64) -> np.ndarray:
-    """float [samples, len(values), H, W, 3]: each sample with `coordinate` set to each value."""
-    swept_noise, swept_code = with_coordinate_values(noise, code, coordinate, values)
+                         values: Sequence[float], alpha: float = 1.0, batch_size: int = 64,
+                         model_config: ModelConfig = None) -> np.ndarray:
+    """float [samples, len(values), H, W, 3]: each sample with `coordinate` set to each value
+    (with `model_config`, its variable: a categorical one's values are categories)."""
+    if model_config is None:
+        swept_noise, swept_code = with_coordinate_values(noise, code, coordinate, values)
+    else:
+        swept_noise, swept_code = latent_inputs.with_variable_values(model_config, noise, code, coordinate, values)
     images = common.generate(generator, swept_noise, swept_code, alpha=alpha, batch_size=batch_size)
     return images.reshape((len(noise), len(values)) + images.shape[1:])
 
@@ -43,19 +52,47 @@ def traversal_panel(model_config: ModelConfig, coordinate: int, images: np.ndarr
     """uint8 panel of one coordinate's traversal, captioned 'C<id> (block b)' and the values."""
     grid = figures.image_grid(figures.upscale(figures.to_uint8(images), scale))
     block = common.coordinate_block(model_config, coordinate)
-    text = f"C{coordinate} (block {block}): " + " ".join(f"{value:+.1f}" for value in values)
+    variable = model_config.code_layout.variable_of(coordinate)
+    if variable.discrete:
+        kind = f"categorical {variable.categories}" if variable.distribution == "categorical" else "bernoulli"
+        text = f"C{coordinate} (block {block}, {kind}): " + " ".join(str(int(value)) for value in values)
+    else:
+        text = f"C{coordinate} (block {block}): " + " ".join(f"{value:+.1f}" for value in values)
     return figures.caption(grid, text)
+
+
+def traversed_coordinates(model_config: ModelConfig, coordinates: Sequence[int]) -> List[int]:
+    """`coordinates` with each categorical variable's coordinates reduced to its first: one panel
+    steps through all its categories."""
+    layout = model_config.code_layout
+    chosen = []
+    for coordinate in coordinates:
+        first = layout.variable_of(coordinate).coordinates.start
+        coordinate = first if layout.variable_of(coordinate).distribution == "categorical" else coordinate
+        if coordinate not in chosen:
+            chosen.append(coordinate)
+    return chosen
 
 
 def traversal(generator, model_config: ModelConfig, coordinates: Sequence[int], num_samples: int = 4,
               steps: int = 7, amplitude: float = 3.0, alpha: float = 1.0, seed: int = 0,
               min_display_size: int = figures.MIN_DISPLAY_SIZE, progress: bool = False) -> Traversal:
-    """Traversal grids of `coordinates` for the same `num_samples` samples (seeded)."""
+    """Traversal grids of `coordinates` for the same `num_samples` samples (seeded). Every chosen
+    variable must have the same number of values (a categorical variable's is K: traverse
+    variables of different kinds in separate calls)."""
     noise, code = map(np.asarray, latents(model_config, seed, 0, num_samples))
-    values = traversal_values(steps, amplitude)
+    coordinates = traversed_coordinates(model_config, coordinates)
+    swept = {coordinate: latent_inputs.traversal_values(model_config, coordinate, steps, amplitude)
+             for coordinate in coordinates}
+    counts = {coordinate: len(values) for coordinate, values in swept.items()}
+    if len(set(counts.values())) > 1:
+        raise UserError(f"a traversal's coordinates must take the same number of values, got {counts} "
+                        "(a categorical variable takes its K categories); traverse them separately")
+    values = next(iter(swept.values())) if swept else traversal_values(steps, amplitude)
     all_images, panels = [], []
     for coordinate in tqdm(coordinates, desc="traversal", disable=not progress):
-        images = coordinate_traversal(generator, noise, code, coordinate, values, alpha)
+        values = swept[coordinate]
+        images = coordinate_traversal(generator, noise, code, coordinate, values, alpha, model_config=model_config)
         scale = figures.display_scale(images.shape[-2], min_display_size)
         all_images.append(images)
         panels.append(traversal_panel(model_config, coordinate, images, values, scale))

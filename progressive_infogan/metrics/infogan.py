@@ -13,6 +13,14 @@ mu (sigma fixed at 1). Per coordinate i:
 With a perfect Q they are 0.9189 and 0; with mu = 0 they are 1.4189 and sqrt(2/pi) = 0.798.
 
 Thesis protocol: 3000 batches at the phase's training batch size (6 at phase 7).
+
+A code with discrete variables (`ModelConfig.code_variables`) is scored per variable v, each with
+its own type's Q (`losses.nll_per_variable`): the penalty is its NLL (a categorical variable's
+cross-entropy); the reconstruction error is mean |c - mu| for a continuous variable and the error
+rate (1 - accuracy of Q's argmax / logit > 0) for a discrete one. Beside them: "code_accuracy",
+"mi_bound" = H(c_v) - NLL_v and its ceiling "mi_bound_ceiling" = H(c_v) (discrete only), each
+under ".../variable_<v>" and ".../<distribution>" (the mean over that type's variables). The
+per-coordinate and per-block keys stay, with each variable's value on every coordinate it spans.
 """
 
 from __future__ import annotations
@@ -45,13 +53,64 @@ def _batch_function(generator: Callable, discriminator: Callable, model_config: 
     def batch_scores(index):
         noise, code = latents(model_config, seed, index, batch_size)
         images = generator(noise, code, alpha=alpha, training=False)[-1]
-        _, mu = discriminator(images, alpha=alpha)
+        log_sigma = None
+        if model_config.q_learned_sigma:
+            _, mu, log_sigma = discriminator.code_distribution(images, alpha=alpha)
+        else:
+            _, mu = discriminator(images, alpha=alpha)
         mu = tf.cast(mu, tf.float32)
-        penalty = losses.gaussian_nll_per_coordinate(code, mu)
-        error = tf.reduce_mean(tf.abs(code - mu), axis=0)
-        return penalty, error
+        if layout.all_normal and log_sigma is None:
+            penalty = losses.gaussian_nll_per_coordinate(code, mu)
+            error = tf.reduce_mean(tf.abs(code - mu), axis=0)
+            return penalty, error, tf.zeros_like(error)
+        return losses.nll_per_variable(layout, code, mu, log_sigma), *_errors_and_accuracies(layout, code, mu)
 
+    layout = model_config.code_layout
     return batch_scores
+
+
+def _errors_and_accuracies(layout, code, q):
+    """Per variable: reconstruction error (mean |c - mu|, or the error rate of a discrete one) and
+    accuracy (0 for continuous ones): two [V] tensors."""
+    errors, accuracies = [], []
+    for variable in layout.variables:
+        start, stop = variable.coordinates.start, variable.coordinates.stop
+        c, predicted = code[:, start:stop], q[:, start:stop]
+        if variable.distribution == "categorical":
+            right = tf.cast(tf.equal(tf.argmax(c, -1), tf.argmax(predicted, -1)), tf.float32)
+        elif variable.distribution == "bernoulli":
+            right = tf.cast(tf.equal(c[:, 0] > 0.5, predicted[:, 0] > 0.0), tf.float32)
+        else:
+            errors.append(tf.reduce_mean(tf.abs(c[:, 0] - predicted[:, 0])))
+            accuracies.append(tf.constant(0.0))
+            continue
+        accuracy = tf.reduce_mean(right)
+        errors.append(1.0 - accuracy)
+        accuracies.append(accuracy)
+    return tf.stack(errors), tf.stack(accuracies)
+
+
+def _typed_scores(layout, penalty: np.ndarray, error: np.ndarray, accuracy: np.ndarray) -> Dict[str, float]:
+    """The per-variable and per-type keys of a code with discrete variables."""
+    per_variable = {"infogan_penalty": penalty, "code_reconstruction_error": error,
+                    "mi_bound": np.array([v.entropy for v in layout.variables]) - penalty}
+    scores: Dict[str, float] = {}
+    for distribution in dict.fromkeys(v.distribution for v in layout.variables):
+        members = [v for v in layout.variables if v.distribution == distribution]
+        indices = [v.index for v in members]
+        for metric_name, values in per_variable.items():
+            scores[f"{metric_name}/{distribution}"] = float(np.mean(values[indices]))
+        if members[0].discrete:
+            scores[f"code_accuracy/{distribution}"] = float(np.mean(accuracy[indices]))
+            scores[f"mi_bound_ceiling/{distribution}"] = float(np.mean([v.entropy for v in members]))
+    for variable in layout.variables:
+        name = f"variable_{variable.index:02d}"
+        for metric_name, values in per_variable.items():
+            scores[f"{metric_name}/{name}"] = float(values[variable.index])
+        if variable.discrete:
+            scores[f"code_accuracy/{name}"] = float(accuracy[variable.index])
+            scores[f"mi_bound_ceiling/{name}"] = variable.entropy
+    return scores
 
 
 def infogan_metrics(generator: Callable, discriminator: Callable, model_config: ModelConfig, phase: int,
@@ -77,21 +136,27 @@ def infogan_metrics(generator: Callable, discriminator: Callable, model_config: 
       entries back into an array. Empty blocks (and everything, if K = 0) are NaN.
     """
     batch_size = thesis_batch_size(phase) if batch_size is None else int(batch_size)
-    code_size = model_config.code_size
-    penalty_sum = np.zeros([code_size], np.float64)
-    error_sum = np.zeros([code_size], np.float64)
-    if code_size and num_batches > 0:
+    layout = model_config.code_layout
+    count = len(layout.variables)  # = the code size for the thesis's code
+    penalty_sum, error_sum, accuracy_sum = (np.zeros([count], np.float64) for _ in range(3))
+    if count and num_batches > 0:
         batch_scores = _batch_function(generator, discriminator, model_config, alpha, batch_size, seed)
         for index in tqdm(range(num_batches), desc="InfoGAN metrics", disable=not progress, unit="batch"):
-            penalty, error = batch_scores(tf.constant(index, tf.int64))
+            penalty, error, accuracy = batch_scores(tf.constant(index, tf.int64))
             penalty_sum += penalty.numpy()
             error_sum += error.numpy()
+            accuracy_sum += accuracy.numpy()
         penalty_sum /= num_batches
         error_sum /= num_batches
+        accuracy_sum /= num_batches
     else:
-        penalty_sum[:] = error_sum[:] = math.nan
-    scores = aggregate("infogan_penalty", penalty_sum, model_config, phase)
-    scores.update(aggregate("code_reconstruction_error", error_sum, model_config, phase))
+        penalty_sum[:] = error_sum[:] = accuracy_sum[:] = math.nan
+    # Each variable's value on every coordinate it spans (the identity for the thesis's code).
+    spread = np.array([v.index for v in layout.variables for _ in v.coordinates], np.int64)
+    scores = aggregate("infogan_penalty", penalty_sum[spread], model_config, phase)
+    scores.update(aggregate("code_reconstruction_error", error_sum[spread], model_config, phase))
+    if not layout.all_normal or model_config.q_learned_sigma:
+        scores.update(_typed_scores(layout, penalty_sum, error_sum, accuracy_sum))
     return scores
 
 
