@@ -22,16 +22,19 @@ from PIL import Image
 from tqdm import tqdm
 
 from progressive_infogan import code_layout, command_line, figures, files
+from progressive_infogan.config import ModelConfig
 from progressive_infogan.errors import UserError
 from progressive_infogan.latents import latents
 
 LATENTS_FILE = "latents.npz"
 
 
-def seed_latents(noise_size: int, code_size: int, seeds: Sequence[int]) -> Tuple[np.ndarray, np.ndarray]:
-    """(noise [N, Z], code [N, K]) of each seed: the sampler's first draw of that seed."""
+def seed_latents(noise_size: int, code_size: int, seeds: Sequence[int],
+                 model_config: Optional[ModelConfig] = None) -> Tuple[np.ndarray, np.ndarray]:
+    """(noise [N, Z], code [N, K]) of each seed: the sampler's first draw of that seed, with the
+    code types of `model_config` (without one, as of a SavedModel without metadata: all N(0, 1))."""
     # The one place that says which draw a seed's image is.
-    sizes = _Sizes(noise_size, code_size)
+    sizes = model_config if model_config is not None else _Sizes(noise_size, code_size)
     noise = np.zeros([len(seeds), noise_size], np.float32)
     code = np.zeros([len(seeds), code_size], np.float32)
     for row, seed in enumerate(seeds):
@@ -44,6 +47,7 @@ class _Sizes:
 
     def __init__(self, noise_size: int, code_size: int):
         self.noise_size, self.code_size = noise_size, code_size
+        self.code_layout = code_layout.layout_of(((2, code_size),) if code_size else ())
 
 
 def parse_seeds(text: str) -> List[int]:
@@ -87,7 +91,7 @@ def generate_images(generator, seeds: Sequence[int], out_dir: str, code_values: 
 
     `generator` is a `loader.LoadedGenerator` (`progressive_infogan.load`)."""
     seeds = [int(seed) for seed in seeds]
-    noise, code = seed_latents(generator.noise_size, generator.code_size, seeds)
+    noise, code = seed_latents(generator.noise_size, generator.code_size, seeds, generator.model_config)
     code = with_code_values(code, code_values or {})
     os.makedirs(out_dir, exist_ok=True)
     paths = []

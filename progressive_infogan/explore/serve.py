@@ -122,14 +122,14 @@ class Explorer:
 
     def seed_code(self, seed: int) -> List[float]:
         generator = self._require()
-        _, code = generate.seed_latents(generator.noise_size, generator.code_size, [seed])
+        _, code = generate.seed_latents(generator.noise_size, generator.code_size, [seed], generator.model_config)
         return [float(value) for value in code[0]]
 
     def render_png(self, seed: int, code: Sequence[float]) -> bytes:
         generator = self._require()
         if len(code) != generator.code_size:
             raise ValueError(f"the code has {generator.code_size} coordinates, got {len(code)} values")
-        noise, _ = generate.seed_latents(generator.noise_size, generator.code_size, [seed])
+        noise, _ = generate.seed_latents(generator.noise_size, generator.code_size, [seed], generator.model_config)
         with self.lock:
             image = figures.to_uint8(generator(noise, np.asarray([code], np.float32)))[0]
         buffer = io.BytesIO()
