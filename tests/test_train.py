@@ -31,10 +31,14 @@ def _final_arrays(model_dir):
     return arrays, state
 
 
-@pytest.mark.parametrize("codes", ["thesis", "mixed"])
+DRIVER_CONFIGS = {"thesis": (train_driver.CONFIG, []), "mixed": (train_driver.MIXED_CONFIG, ["--mixed_codes"]),
+                  "mixed_sigma": (train_driver.MIXED_SIGMA_CONFIG, ["--mixed_codes", "--learned_sigma"])}
+
+
+@pytest.mark.parametrize("codes", ["thesis", "mixed", pytest.param("mixed_sigma", marks=pytest.mark.xfail(
+    strict=True, reason="known bug (issue 11, open): a run with model.q_learned_sigma does not resume bit-exactly"))])
 def test_a_run_killed_mid_fade_resumes_to_the_same_weights(tmp_path, codes):
-    config = train_driver.CONFIG if codes == "thesis" else train_driver.MIXED_CONFIG
-    mixed = ["--mixed_codes"] if codes == "mixed" else []
+    config, mixed = DRIVER_CONFIGS[codes]
     total = schedule.total_steps(config.schedule)
     kill_at = schedule.phase_start(config.schedule, 3) + 3  # phase 3, alpha = 0.5 at the checkpoint
     assert 0 < schedule.alpha(config.schedule, *schedule.phase_at_step(config.schedule, kill_at)) < 1
@@ -93,7 +97,7 @@ def test_two_replicas_take_the_same_first_step_as_one(tmp_path):
 
 @pytest.mark.parametrize("codes", ["thesis", "mixed"])
 def test_growth_carries_optimizer_slots_step_count_and_ema(tmp_path, codes):
-    config = train_driver.CONFIG if codes == "thesis" else train_driver.MIXED_CONFIG
+    config = train_driver.CONFIG if codes == "thesis" else train_driver.MIXED_SIGMA_CONFIG
     options = configs.RunOptions(model_dir=str(tmp_path))
     strategy = tf.distribute.get_strategy()
     phase_2 = train.PhaseTrainer(config, 2, strategy, options)

@@ -18,13 +18,14 @@ from progressive_infogan import train  # noqa: E402
 
 CONFIG = configs.scaled_down(configs.preset("exp_consistency_30"), width_multiplier=1 / 32, images_per_phase=0,
                              min_steps=12, stop_after=3, batch_sizes={2: 4, 3: 4})
-# Every code type at both blocks of the run, each with its own Q head and penalty weight, and a
-# learned sigma for the continuous ones.
+# Every code type at both blocks of the run, each with its own Q head and penalty weight; and
+# the same with a learned sigma for the continuous ones.
 MIXED_CONFIG = CONFIG.replace(
     name="mixed_codes",
     model=configs.code_spec({2: [configs.categorical(4), configs.uniform(), configs.bernoulli()],
                              3: [configs.categorical(3), configs.normal(2)]}),
-    loss=dict(discrete_mi_weight=1.0)).replace(model=dict(q_learned_sigma=True))
+    loss=dict(discrete_mi_weight=1.0))
+MIXED_SIGMA_CONFIG = MIXED_CONFIG.replace(model=dict(q_learned_sigma=True))
 
 
 def dataset_fn(phase, batch):
@@ -40,6 +41,7 @@ def main():
     parser.add_argument("--sigterm_at_step", type=int, default=None)
     parser.add_argument("--mirrored_check", default=None)
     parser.add_argument("--mixed_codes", action="store_true")
+    parser.add_argument("--learned_sigma", action="store_true", help="with --mixed_codes: Q learns sigma")
     args = parser.parse_args()
     if args.mirrored_check:
         return mirrored_check(args.mirrored_check)
@@ -57,7 +59,8 @@ def main():
         return original_step(self, real, step, alpha)
 
     train.PhaseTrainer.step = step_with_signals
-    train.train(MIXED_CONFIG if args.mixed_codes else CONFIG, options, dataset_fn=dataset_fn)
+    config = (MIXED_SIGMA_CONFIG if args.learned_sigma else MIXED_CONFIG) if args.mixed_codes else CONFIG
+    train.train(config, options, dataset_fn=dataset_fn)
 
 
 def mirrored_check(out_path):
