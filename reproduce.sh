@@ -5,8 +5,9 @@
 #
 #   bash reproduce.sh --full --data_dir=DIR   thesis-scale runs (GPU; days per run)
 #   bash reproduce.sh --cpu --seeds=0,1,2      the evidence: the seven experiments whose findings the
-#                                             thesis compares, at the `cpu` size, over seeds (~15 min
-#                                             per experiment and seed on a 2-core CPU)
+#                                             thesis compares, at the `cpu` size, over seeds (25-35
+#                                             CPU minutes of training plus 5-15 of evaluation per
+#                                             experiment and seed, measured on a shared 2-core CPU)
 #   bash reproduce.sh --quick                 a scaled-down reproduction on the synthetic faces
 #                                             (~35 min per seed on a 2-core CPU)
 #   bash reproduce.sh --smoke                 seconds to minutes; the test suite runs it
@@ -22,7 +23,8 @@
 # resumes at its last step and returns) and a finished evaluation is skipped, so the evidence
 # can be built over several sittings. Each evaluated run's record (config.json, run_options.json,
 # metrics.jsonl) is copied to RESULTS_DIR/runs/<run>/, and the tables are built from those
-# records: commit them, and a later sitting on another machine skips those runs. A run that stops early (SIGTERM: its script exits 75)
+# records: commit them, and a later sitting on another machine skips those runs.
+# A run that stops early (SIGTERM: its script exits 75)
 # stops this script, with the same code, before its evaluation.
 #
 # Environment: PYTHON (default .venv/bin/python if present), RUNS_ROOT, RESULTS_DIR,
