@@ -1,35 +1,37 @@
-"""Images/s of the compiled training step (train.PhaseTrainer.step) per phase and width,
-against the FLOPs of one step and this machine's float32 matmul peak, measured in the same run.
+"""Images/s of the compiled training step (train.PhaseTrainer.step) per phase and width, against
+the FLOPs of one step and this machine's peak measured in the same run; with --compare, the lean
+step (the default) timed against the reference step (the step as first written) side by side.
 
     python benchmarks/train_throughput.py                      # CPU default: phases 2,3,4, widths 1 and 1/8
-    python benchmarks/train_throughput.py --phases=2 --steps=5 --batch_size=32
+    python benchmarks/train_throughput.py --compare --phases=2,3,4,5 --width_multipliers=0.125
+    python benchmarks/train_throughput.py --compare --mixed_precision=mixed_bfloat16 --width_multipliers=0.125
 
-On a GPU (all phases of a thesis run, with the options a GPU run would use; a larger matmul
-gets closer to the GPU's peak):
+On a GPU (all phases of a thesis run, with the options a GPU run would use; larger peak
+problems get closer to the GPU's peak):
 
-    python benchmarks/train_throughput.py --phases=2,3,4,5,6,7 --steps=50 --warmup_steps=5 \\
+    python benchmarks/train_throughput.py --phases=2,3,4,5,6,7 --steps=20 --windows=5 \\
         --mixed_precision=mixed_bfloat16 --jit_compile --matmul_size=8192
 
 (from the repository root, with the project installed: `pip install -e .[cpu]`, or
 `PYTHONPATH=.`). Each (phase, width) gets a fresh PhaseTrainer under the default strategy and
 a constant random real batch, so no input pipeline cost enters. The warm-up steps (the first
-one traces, and with --jit_compile compiles) are timed separately and left out; the timed
-steps are synchronised once at the end by reading a returned loss.
+one traces, and with --jit_compile compiles) are left out; then --windows windows of --steps
+steps are timed, each synchronised at its end by reading a returned loss, and the table gives
+their median and spread (min-max). With --compare the two steps start from the same weights
+and their windows alternate (lean, reference, lean, ...), so that a load change on a shared
+machine falls on both; `lean/ref` is the ratio of their median images/s.
 
-FLOPs of one step: TF's graph profiler (float_operation) on the step's traced graph, which
-counts convolutions and matmuls forward and backward plus the elementwise ops it has
-statistics for; the `analytic` column is an independent count of the convolutions and
-matmuls only, from the layer shapes (forward G + 2 D passes, backward ~2x forward for the
-D update through both D passes, and D's input gradients plus G's full backward for the G
-update: 3 F_G + 7 F_D). When the profiler fails, the analytic count is used and marked.
+FLOPs of one step: the `analytic` count of the convolutions and matmuls, from the layer shapes
+(forward G + 2 D passes, backward ~2x forward for the D update through both D passes, and D's
+input gradients plus G's full backward for the G update: 3 F_G + 7 F_D per image), is the one
+the GFLOP/s and `of peak` columns use. TF's graph profiler (float_operation) on the traced step
+is printed beside it: it also counts ops the runtime prunes, so it reads higher.
 
-The matmul peak is the best of several chained square float32 `tf.linalg.matmul`s in a
-tf.function, measured before and after the training steps (best of both). With
---mixed_precision the peak in the compute dtype is measured too and the `of peak` column
-uses it. Printed ratios: achieved GFLOP/s to the matmul peak, and per phase the speed of
-the full width over each reduced one (images/s full / images/s reduced). The `cores` column
-is the process's CPU time over the wall time of the timed steps: on a shared CPU, well under
-the core count means other processes took part of the machine during that row.
+The peak is the best GFLOP/s of chained square matmuls and of chained 3x3 convolutions, each
+in a tf.function, measured before and after the training steps (best of all). With
+--mixed_precision the peak in the compute dtype is measured too and `of peak` uses it. The
+`cores` column is the process's CPU time over the wall time of the timed windows: on a shared
+CPU, well under the core count means other processes took part of the machine during that row.
 """
 import os
 import tempfile
@@ -51,27 +53,42 @@ def define_flags(flag_values: flags.FlagValues) -> None:
                         flag_values=flag_values)
     flags.DEFINE_list("phases", ["2", "3", "4"], "Phases to measure (resolution 2^phase); 2,3,4,5,6,7 on a GPU.",
                       flag_values=flag_values)
-    flags.DEFINE_integer("steps", 2, "Timed training steps per (phase, width), after the warm-up steps.",
-                         flag_values=flag_values)
+    flags.DEFINE_integer("steps", 2, "Training steps per timed window.", flag_values=flag_values)
+    flags.DEFINE_integer("windows", 5, "Timed windows per (phase, width[, step]): the table gives their median "
+                         "and min-max.", flag_values=flag_values)
     flags.DEFINE_integer("warmup_steps", 1, "Untimed steps before timing (the first traces / compiles the step).",
                          flag_values=flag_values)
     flags.DEFINE_list("width_multipliers", ["1.0", "0.125"],
-                      "Width multipliers to compare; the first is the reference of the speed ratios "
-                      "(1.0 = the thesis width, 0.125 = the CPU 'quick' width).", flag_values=flag_values)
+                      "Width multipliers to compare; the first is the reference of the full/this ratios "
+                      "(1.0 = the thesis width, 0.125 = the CPU sizes' width).", flag_values=flag_values)
     flags.DEFINE_integer("batch_size", None, "Global batch for every phase; default: the thesis batch of each phase "
                          "(128, 128, 64, 32, 16, 6 for phases 2..7).", flag_values=flag_values)
     flags.DEFINE_enum("mixed_precision", "float32", list(config_lib.PRECISIONS), "Keras dtype policy of the step.",
                       flag_values=flag_values)
     flags.DEFINE_bool("jit_compile", False, "Compile the step with XLA (tf.function(jit_compile=True)).",
                       flag_values=flag_values)
+    flags.DEFINE_enum("step", "lean", list(config_lib.STEPS), "The step to time (without --compare).",
+                      flag_values=flag_values)
+    flags.DEFINE_bool("compare", False, "Time the lean step and the reference step side by side, in alternating "
+                      "windows, and print lean/reference.", flag_values=flag_values)
     flags.DEFINE_float("alpha", 0.5, "Fade alpha fed to the phases above the first (any value traces the same "
                        "graph and does the same work).", flag_values=flag_values)
     flags.DEFINE_integer("matmul_size", 2048, "Side of the square matrices of the matmul peak (8192 on a GPU).",
                          flag_values=flag_values)
-    flags.DEFINE_integer("matmul_chain", 4, "Matmuls chained in one tf.function call of the peak measurement.",
+    flags.DEFINE_integer("peak_chain", 4, "Matmuls / convolutions chained in one call of the peak measurement.",
                          flag_values=flag_values)
-    flags.DEFINE_integer("matmul_repeats", 5, "Timed calls of the peak measurement (best one counts), each time.",
+    flags.DEFINE_integer("peak_repeats", 5, "Timed calls of each peak measurement (the best one counts), each time.",
                          flag_values=flag_values)
+
+
+def _best_gflops(function, arguments, flops: float, repeats: int) -> float:
+    function(*arguments).numpy()  # trace, and warm the kernels
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        function(*arguments).numpy()
+        best = min(best, time.perf_counter() - start)
+    return flops / best / 1e9
 
 
 def matmul_peak_gflops(size: int, chain: int, repeats: int, dtype) -> float:
@@ -86,13 +103,22 @@ def matmul_peak_gflops(size: int, chain: int, repeats: int, dtype) -> float:
             x = tf.linalg.matmul(x, y)
         return tf.reduce_sum(tf.cast(x[:1, :1], tf.float32))
 
-    chained(a, b).numpy()  # trace, and warm the kernels
-    best = float("inf")
-    for _ in range(repeats):
-        start = time.perf_counter()
-        chained(a, b).numpy()
-        best = min(best, time.perf_counter() - start)
-    return chain * 2.0 * size ** 3 / best / 1e9
+    return _best_gflops(chained, (a, b), chain * 2.0 * size ** 3, repeats)
+
+
+def conv_peak_gflops(chain: int, repeats: int, dtype, batch: int = 16, size: int = 32, channels: int = 256) -> float:
+    """Best GFLOP/s of `chain` chained 3x3 'SAME' convolutions (channels -> channels) in one call."""
+    rng = np.random.default_rng(1)
+    x = tf.constant(rng.standard_normal((batch, size, size, channels)), dtype)
+    kernel = tf.constant(rng.standard_normal((3, 3, channels, channels)) / np.sqrt(9 * channels), dtype)
+
+    @tf.function
+    def chained(inputs, weights):
+        for _ in range(chain):
+            inputs = tf.nn.conv2d(inputs, weights, strides=1, padding="SAME")
+        return tf.reduce_sum(tf.cast(inputs[:1, :1, :1, :1], tf.float32))
+
+    return _best_gflops(chained, (x, kernel), chain * 2.0 * batch * size * size * 9 * channels * channels, repeats)
 
 
 def profiler_flops(graph) -> int:
@@ -128,100 +154,129 @@ def analytic_flops(trainer: train.PhaseTrainer, batch: int) -> int:
     return batch * (3 * g_forward + 7 * d_forward)
 
 
+class _Timed:
+    """One step implementation at one (phase, width): its trainer, and its timed windows."""
+
+    def __init__(self, experiment, phase: int, step_kind: str, model_dir: str, flag_values, state=None):
+        options = config_lib.RunOptions(model_dir=model_dir, mixed_precision=flag_values.mixed_precision,
+                                        jit_compile=flag_values.jit_compile, progress_bar=False, step=step_kind)
+        self.trainer = train.PhaseTrainer(experiment, phase, tf.distribute.get_strategy(), options)
+        if state is not None:
+            self.trainer.import_state(state)
+        self.batch = self.trainer.global_batch
+        size = 2 ** phase
+        self.real = tf.constant(np.random.default_rng(phase).uniform(-1, 1, (self.batch, size, size, 3)), tf.float32)
+        self.alpha = 1.0 if phase == experiment.schedule.first_phase else flag_values.alpha
+        self.steps = flag_values.steps
+        self.next_step = 0
+        self.rates, self.cpu_seconds, self.wall_seconds = [], 0.0, 0.0
+        start = time.perf_counter()
+        self._run(flag_values.warmup_steps)
+        self.warmup_seconds = time.perf_counter() - start
+
+    def _run(self, steps: int) -> None:
+        for _ in range(steps):
+            scalars, _ = self.trainer.step(self.real, self.next_step, self.alpha)
+            self.next_step += 1
+        scalars["loss/discriminator"].numpy()
+
+    def window(self) -> None:
+        start, start_cpu = time.perf_counter(), time.process_time()
+        self._run(self.steps)
+        seconds = time.perf_counter() - start
+        self.rates.append(self.steps * self.batch / seconds)
+        self.cpu_seconds += time.process_time() - start_cpu
+        self.wall_seconds += seconds
+
+    @property
+    def median(self) -> float:
+        return float(np.median(self.rates))
+
+    def profiler_flops(self) -> int:
+        try:
+            concrete = self.trainer._step.get_concrete_function(
+                self.real, tf.constant(0, tf.int64), tf.constant(self.alpha, tf.float32))
+            return profiler_flops(concrete.graph)
+        except Exception as error:  # noqa: BLE001 - a profiler failure leaves only the analytic count
+            print(f"  (profiler failed: {type(error).__name__}: {error})")
+            return 0
+
+
 def measure(config, phase: int, width: float, model_dir: str, flag_values: flags.FlagValues):
-    """One (phase, width): images/s, CPU cores busy while timed (process CPU time / wall time),
-    warm-up seconds, step FLOPs (profiler; 0 if it failed), analytic FLOPs, batch."""
+    """The timed step kinds of one (phase, width), their windows alternating: [(kind, _Timed)]."""
     experiment = config.replace(model=dict(width_multiplier=width))
     if flag_values.batch_size:
         sizes = dict(experiment.schedule.batch_sizes)
         sizes[phase] = flag_values.batch_size
         experiment = experiment.replace(schedule=dict(batch_sizes=config_lib._freeze(sizes)))
-    options = config_lib.RunOptions(model_dir=model_dir, mixed_precision=flag_values.mixed_precision,
-                                    jit_compile=flag_values.jit_compile, progress_bar=False)
-    trainer = train.PhaseTrainer(experiment, phase, tf.distribute.get_strategy(), options)
-    batch, size = trainer.global_batch, 2 ** phase
-    real = tf.constant(np.random.default_rng(phase).uniform(-1, 1, (batch, size, size, 3)).astype(np.float32))
-    alpha = 1.0 if phase == experiment.schedule.first_phase else flag_values.alpha
-
-    start = time.perf_counter()
-    for step in range(flag_values.warmup_steps):
-        scalars, _ = trainer.step(real, step, alpha)
-    scalars["loss/discriminator"].numpy()
-    warmup_seconds = time.perf_counter() - start
-
-    start, start_cpu = time.perf_counter(), time.process_time()
-    for step in range(flag_values.warmup_steps, flag_values.warmup_steps + flag_values.steps):
-        scalars, _ = trainer.step(real, step, alpha)
-    scalars["loss/discriminator"].numpy()
-    seconds = time.perf_counter() - start
-    rate, cores = flag_values.steps * batch / seconds, (time.process_time() - start_cpu) / seconds
-
-    analytic = analytic_flops(trainer, batch)
-    try:
-        concrete = trainer._step.get_concrete_function(
-            real, tf.constant(0, tf.int64), tf.constant(alpha, tf.float32))
-        flops = profiler_flops(concrete.graph)
-    except Exception as error:  # noqa: BLE001 - any profiler failure falls back to the analytic count
-        print(f"  (profiler failed on phase {phase} width {width}: {type(error).__name__}: {error})")
-        flops = 0
-    return rate, cores, warmup_seconds, flops, analytic, batch
+    kinds = ["lean", "reference"] if flag_values.compare else [flag_values.step]
+    timed = []
+    for kind in kinds:
+        state = timed[0][1].trainer.state_arrays() if timed else None
+        timed.append((kind, _Timed(experiment, phase, kind, model_dir, flag_values, state)))
+    for _ in range(flag_values.windows):
+        for _, one in timed:
+            one.window()
+    return timed
 
 
 def main(argv, flag_values: flags.FlagValues = flags.FLAGS) -> None:
     del argv
-    if flag_values.warmup_steps < 1 or flag_values.steps < 1:
-        raise app.UsageError("--warmup_steps and --steps must be at least 1")
+    if flag_values.warmup_steps < 1 or flag_values.steps < 1 or flag_values.windows < 1:
+        raise app.UsageError("--warmup_steps, --steps and --windows must be at least 1")
     keras.mixed_precision.set_global_policy(flag_values.mixed_precision)
     compute_dtype = tf.as_dtype(keras.mixed_precision.global_policy().compute_dtype)
     config = config_lib.preset(flag_values.experiment)
     phases = [int(phase) for phase in flag_values.phases]
     widths = [float(width) for width in flag_values.width_multipliers]
-    peak_args = (flag_values.matmul_size, flag_values.matmul_chain, flag_values.matmul_repeats)
+    dtypes = [tf.float32] + ([compute_dtype] if compute_dtype != tf.float32 else [])
+    chain, repeats = flag_values.peak_chain, flag_values.peak_repeats
 
     def peaks():
-        result = {"float32": matmul_peak_gflops(*peak_args, tf.float32)}
-        if compute_dtype != tf.float32:
-            result[compute_dtype.name] = matmul_peak_gflops(*peak_args, compute_dtype)
-        return result
+        return {dtype.name: {"matmul": matmul_peak_gflops(flag_values.matmul_size, chain, repeats, dtype),
+                             "conv": conv_peak_gflops(chain, repeats, dtype)} for dtype in dtypes}
 
     peak_before = peaks()
     rows = []
     with tempfile.TemporaryDirectory() as model_dir:
         for phase in phases:
             for width in widths:
-                measured = measure(config, phase, width, model_dir, flag_values)
-                rate, cores, warmup_seconds, flops, analytic, batch = measured
-                rows.append((phase, width, batch, rate, cores, warmup_seconds, flops, analytic))
-                print(f"  measured phase {phase} width {width:g}: {rate:.2f} images/s "
-                      f"(warm-up {warmup_seconds:.1f} s)", flush=True)
+                for kind, one in measure(config, phase, width, model_dir, flag_values):
+                    rows.append((phase, width, kind, one, analytic_flops(one.trainer, one.batch), one.profiler_flops()))
+                    print(f"  measured phase {phase} width {width:g} {kind}: {one.median:.2f} images/s "
+                          f"(warm-up {one.warmup_seconds:.1f} s)", flush=True)
     peak_after = peaks()
-    peak = {name: max(peak_before[name], peak_after[name]) for name in peak_before}
-    reference = peak[compute_dtype.name]
+    peak = {name: max(*peak_before[name].values(), *peak_after[name].values()) for name in peak_before}
+    reference_peak = peak[compute_dtype.name]
 
     print(f"\nexperiment {flag_values.experiment}, {flag_values.mixed_precision}, "
-          f"jit_compile={flag_values.jit_compile}, "
-          f"{flag_values.steps} timed steps after {flag_values.warmup_steps} warm-up, device "
-          f"{'GPU' if tf.config.list_physical_devices('GPU') else 'CPU'}")
+          f"jit_compile={flag_values.jit_compile}, {flag_values.windows} windows of {flag_values.steps} steps after "
+          f"{flag_values.warmup_steps} warm-up, device {'GPU' if tf.config.list_physical_devices('GPU') else 'CPU'}")
     for name in peak:
-        print(f"matmul peak {name} ({flag_values.matmul_size}^2 x {flag_values.matmul_chain} chained): "
-              f"{peak[name]:,.1f} GFLOP/s (before {peak_before[name]:,.1f}, after {peak_after[name]:,.1f})")
-    print(f"step GFLOP: TF profiler (float_operation) on the step graph; '*' = profiler failed, "
-          f"analytic count used. 'of peak' is relative to the {compute_dtype.name} matmul peak.\n"
-          f"'cores' = this process's CPU time / wall time while timed: well below the machine's "
-          f"{os.cpu_count()} cores on a CPU means other processes took part of it.\n")
-    header = (f"{'phase':>5} {'width':>6} {'batch':>5} {'images/s':>10} {'step GFLOP':>11} {'analytic':>9} "
-              f"{'GFLOP/s':>9} {'of peak':>8} {'full/this':>9} {'cores':>5} {'warm-up s':>9}")
+        print(f"peak {name}: {peak[name]:,.1f} GFLOP/s, the best of matmul {flag_values.matmul_size}^2 x {chain} "
+              f"(before {peak_before[name]['matmul']:,.1f}, after {peak_after[name]['matmul']:,.1f}) and 3x3 conv "
+              f"16x32x32x256 x {chain} (before {peak_before[name]['conv']:,.1f}, "
+              f"after {peak_after[name]['conv']:,.1f})")
+    print(f"GFLOP/s and 'of peak' use the analytic FLOPs, against the {compute_dtype.name} peak; 'profiler' is TF's "
+          f"graph count of the same step.\n'cores' = this process's CPU time / wall time while timed: well below "
+          f"the machine's {os.cpu_count()} cores on a CPU means other processes took part of it.\n")
+    header = (f"{'phase':>5} {'width':>6} {'step':>9} {'batch':>5} {'images/s':>9} {'min-max':>15} "
+              f"{'analytic':>9} {'profiler':>9} {'GFLOP/s':>8} {'of peak':>7} {'full/this':>9} "
+              f"{'lean/ref':>8} {'cores':>5} {'warm-up s':>9}")
     print(header)
     print("-" * len(header))
-    full_rate = {}
-    for phase, width, batch, rate, cores, warmup_seconds, flops, analytic in rows:
-        full_rate.setdefault(phase, rate)  # the first width of the phase is the reference
-        used = flops if flops else analytic
-        achieved = used * rate / batch / 1e9
-        mark = " " if flops else "*"
-        print(f"{phase:>5} {width:>6g} {batch:>5} {rate:>10.2f} {used / 1e9:>10.2f}{mark} {analytic / 1e9:>9.2f} "
-              f"{achieved:>9.1f} {achieved / reference:>8.1%} {full_rate[phase] / rate:>9.3f} {cores:>5.2f} "
-              f"{warmup_seconds:>9.1f}")
+    full_rate, lean_rate = {}, {}
+    for phase, width, kind, one, analytic, profiled in rows:
+        full_rate.setdefault((phase, kind), one.median)  # the first width of the phase is the reference
+        if kind == "lean":
+            lean_rate[(phase, width)] = one.median
+        ratio = f"{lean_rate[(phase, width)] / one.median:>8.3f}" if flag_values.compare and kind == "reference" else ""
+        achieved = analytic * one.median / one.batch / 1e9
+        spread = f"{min(one.rates):.1f}-{max(one.rates):.1f}"
+        print(f"{phase:>5} {width:>6g} {kind:>9} {one.batch:>5} {one.median:>9.2f} {spread:>15} "
+              f"{analytic / 1e9:>9.3f} {profiled / 1e9:>9.3f} {achieved:>8.1f} {achieved / reference_peak:>7.1%} "
+              f"{full_rate[(phase, kind)] / one.median:>9.3f} {ratio:>8} {one.cpu_seconds / one.wall_seconds:>5.2f} "
+              f"{one.warmup_seconds:>9.1f}")
 
 
 if __name__ == "__main__":

@@ -538,6 +538,9 @@ def size(name: str) -> Size:
 
 STRATEGIES = ("default", "mirrored", "multi_worker", "tpu")
 PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
+# How the training step computes (train.PhaseTrainer): "lean" in fewer ops (fused Adam, fused batch
+# norm, a lighter sanitiser and EMA), "reference" op by op as first written; the same maths.
+STEPS = ("lean", "reference")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -553,6 +556,7 @@ class RunOptions:
     devices: Optional[tuple] = None  # for "mirrored": explicit device names
     mixed_precision: str = "float32"  # one of PRECISIONS (Keras dtype policy)
     jit_compile: bool = False  # XLA-compile the training step
+    step: str = "lean"  # one of STEPS
     deterministic: bool = False  # tf.config.experimental.enable_op_determinism
     verify_data: bool = False  # check the records' SHA-256 against the manifest at start (sizes always)
     allow_changed_data: bool = False  # resume although the seed or the dataset differ from the run's identity

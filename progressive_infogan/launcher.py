@@ -66,6 +66,10 @@ def define_flags(flag_values: flags.FlagValues) -> None:
     flags.DEFINE_enum("mixed_precision", "float32", list(configs.PRECISIONS),
                       "Keras dtype policy. mixed_float16 adds dynamic loss scaling.", flag_values=flag_values)
     flags.DEFINE_bool("jit_compile", False, "Compile the training step with XLA.", flag_values=flag_values)
+    flags.DEFINE_enum("step", "lean", list(configs.STEPS), "How the training step computes, not what: lean "
+                      "(fused Adam and batch norm, fewer ops) or reference (op by op, as "
+                      "first written; benchmarks/train_throughput.py --compare times one against the other).",
+                      flag_values=flag_values)
     flags.DEFINE_bool("deterministic", False, "Enable TF op determinism (slower; makes resumed runs bit-exact).",
                       flag_values=flag_values)
     flags.DEFINE_integer("summary_every_steps", 700, "TensorBoard scalars and sample grids every N steps.",

@@ -34,13 +34,13 @@ class GeneratorBlock(keras.layers.Layer):
     """Block 2: [injection] dense-BN-lrelu, reshape, [injection] conv-BN-lrelu, toRGB.
     Block d >= 3: [injection] upsample [injection] conv1-BN-lrelu [injection] conv2-BN-lrelu, toRGB."""
 
-    def __init__(self, block: int, config: ModelConfig, code_size: int, **kwargs):
+    def __init__(self, block: int, config: ModelConfig, code_size: int, fused_batch_norm: bool = False, **kwargs):
         super().__init__(name=f"block_{block}", **kwargs)
         self.block = block
         self.config = config
         self.channels = config.g_channels(block)
         self.injection = make_injection(config.injection if code_size else "none", block, config)
-        norm = dict(epsilon=config.batch_norm_epsilon, momentum=config.batch_norm_momentum)
+        norm = dict(epsilon=config.batch_norm_epsilon, momentum=config.batch_norm_momentum, fused=fused_batch_norm)
         if block == 2:
             self.dense = layers.EqualizedDense(16 * self.channels, name="dense")
             self.dense_norm = layers.BatchNorm(name="dense_norm", **norm)
@@ -81,9 +81,11 @@ class Generator(keras.Model):
     The combined image of block d is (1 - alpha_d) * combined_{d-1} + alpha_d * rgb_d,
     with every RGB nearest-upsampled to the phase's resolution; alpha_d is 1 below the
     phase's own block. The last element of the returned list is G's output.
+    `fused_batch_norm` (layers.BatchNorm) changes how a training pass computes, not what.
     """
 
-    def __init__(self, config: ModelConfig, phase: int, name: str = "generator", **kwargs):
+    def __init__(self, config: ModelConfig, phase: int, name: str = "generator", fused_batch_norm: bool = False,
+                 **kwargs):
         super().__init__(name=name, **kwargs)
         _check_phase(phase)
         self.config = config
@@ -91,7 +93,7 @@ class Generator(keras.Model):
         layout = config.code_layout
         self.coordinates = layout.input_ranges()
         self.mask = tf.constant(layout.unmask_mask(phase)) if layout.unmask else None
-        self.blocks = [GeneratorBlock(block, config, len(self.coordinates.get(block, ())))
+        self.blocks = [GeneratorBlock(block, config, len(self.coordinates.get(block, ())), fused_batch_norm)
                        for block in range(2, phase + 1)]
 
     def get_config(self):
@@ -260,9 +262,9 @@ class Discriminator(keras.Model):
         return tf.concat(columns, axis=-1)
 
 
-def build_generator(config: ModelConfig, phase: int) -> Generator:
+def build_generator(config: ModelConfig, phase: int, fused_batch_norm: bool = False) -> Generator:
     """A phase-p generator with its variables created (called once on a dummy batch)."""
-    generator = Generator(config, phase)
+    generator = Generator(config, phase, fused_batch_norm=fused_batch_norm)
     generator(tf.zeros([2, config.noise_size]), tf.zeros([2, config.code_size]), alpha=1.0, training=False)
     return generator
 

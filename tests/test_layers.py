@@ -1,6 +1,7 @@
 import math
 
 import numpy as np
+import pytest
 import tensorflow as tf
 
 from progressive_infogan import layers
@@ -55,6 +56,27 @@ def test_minibatch_variance_plane_is_the_mean_batch_variance_not_std():
     assert y.shape == (6, 4, 4, 4)
     np.testing.assert_array_equal(y[..., :3], x.numpy())
     np.testing.assert_allclose(y[..., 3], np.full((6, 4, 4), x.numpy().var(0).mean()), rtol=1e-5)
+
+
+@pytest.mark.parametrize("shape", [[8, 4, 4, 5], [8, 10]])
+def test_fused_batch_norm_trains_as_the_op_by_op_one(shape):
+    """Output, input and beta gradients, and both moving statistics after two training passes."""
+    x = tf.random.stateless_normal(shape, [1, 2]) * 2.0 + 0.5
+    weights = tf.random.stateless_normal(shape, [3, 4])
+    results = []
+    for fused in (False, True):
+        norm = layers.BatchNorm(epsilon=1e-3, momentum=0.9, fused=fused)
+        norm.build(shape)
+        norm.beta.assign(tf.linspace(-1.0, 1.0, shape[-1]))
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            y = norm(x, training=True)
+            loss = tf.reduce_sum(y * weights)
+        gradients = tape.gradient(loss, [x, norm.beta.value])
+        norm(x * 0.5, training=True)
+        results.append([y, *gradients, norm.moving_mean, norm.moving_variance])
+    for reference, fused in zip(*results):
+        np.testing.assert_allclose(np.asarray(fused), np.asarray(reference), rtol=1e-4, atol=1e-5)
 
 
 def test_conditioning_adds_one_value_per_element():

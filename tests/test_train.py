@@ -154,13 +154,16 @@ def test_mixed_precision_steps_train_in_float32_variables(tmp_path, policy):
     assert not np.array_equal(before["generator/block_3/norm1/moving_mean"], after["generator/block_3/norm1/moving_mean"])
 
 
-def test_nan_gradients_zero_that_variable_only():
-    variables = [tf.Variable([1.0, 2.0]), tf.Variable([3.0])]
-    gradients = [tf.constant([np.nan, 1.0]), tf.constant([0.5])]
-    clean = train._sanitize(gradients, variables)
-    np.testing.assert_array_equal(clean[0].numpy(), [0.0, 0.0])
-    np.testing.assert_array_equal(clean[1].numpy(), [0.5])
-    assert train._sanitize([None], variables[:1])[0].numpy().tolist() == [0.0, 0.0]
+@pytest.mark.parametrize("sanitize", [train._sanitize, train._sanitize_lean])
+def test_non_finite_gradients_zero_that_variable_only(sanitize):
+    variables = [tf.Variable([1.0, 2.0]), tf.Variable([3.0]), tf.Variable([4.0, 5.0]), tf.Variable([6.0])]
+    # NaN, -Inf, and finite values whose sum overflows float32 (still finite, so kept).
+    gradients = [tf.constant([np.nan, 1.0]), tf.constant([0.5]), tf.constant([3e38, 3e38]), tf.constant([-np.inf])]
+    clean = [gradient.numpy().tolist() for gradient in sanitize(gradients, variables)]
+    assert clean[0] == [0.0, 0.0] and clean[1] == [0.5] and clean[3] == [0.0]
+    assert clean[2] == np.float32([3e38, 3e38]).tolist()
+    assert [g.numpy().tolist() for g in sanitize([None, tf.constant([2.0])], variables[:2])] == [[0.0, 0.0], [2.0]]
+    assert sanitize([None], variables[:1])[0].numpy().tolist() == [0.0, 0.0]
 
 
 def _train_in_process(model_dir, dataset_fn=train_driver.dataset_fn, **options):
