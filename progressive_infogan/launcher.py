@@ -70,7 +70,8 @@ def define_flags(flag_values: flags.FlagValues) -> None:
                       "(fused Adam and batch norm, fewer ops) or reference (op by op, as "
                       "first written; benchmarks/train_throughput.py --compare times one against the other).",
                       flag_values=flag_values)
-    flags.DEFINE_bool("deterministic", False, "Enable TF op determinism (slower; makes resumed runs bit-exact).",
+    flags.DEFINE_bool("deterministic", False, "Enable TF op determinism (slower; makes resumed runs bit-exact, on CPU "
+                      "with TF_ENABLE_ONEDNN_OPTS=0: oneDNN's kernels round by memory alignment).",
                       flag_values=flag_values)
     flags.DEFINE_integer("summary_every_steps", 700, "TensorBoard scalars and sample grids every N steps.",
                          flag_values=flag_values)

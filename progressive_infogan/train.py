@@ -28,6 +28,12 @@ from progressive_infogan.latents import latents
 log = logging.getLogger("progressive_infogan")
 
 
+def _onednn_enabled() -> bool:
+    from tensorflow.python.util import _pywrap_util_port  # TensorFlow's own record of TF_ENABLE_ONEDNN_OPTS
+
+    return bool(_pywrap_util_port.IsMklEnabled())
+
+
 def make_strategy(name: str, devices=None) -> tf.distribute.Strategy:
     if name == "default":
         return tf.distribute.get_strategy()
@@ -240,6 +246,11 @@ def train(config: ExperimentConfig, options: RunOptions,
     """
     if options.deterministic:
         tf.config.experimental.enable_op_determinism()
+        if _onednn_enabled():
+            # Op determinism does not cover oneDNN: its CPU kernels round by the buffers' memory alignment, which
+            # differs from process to process, and GAN training amplifies that to 1e-3 within a few steps.
+            logging.warning("--deterministic: oneDNN's CPU kernels are on, so a resumed run matches an "
+                            "uninterrupted one only up to rounding; set TF_ENABLE_ONEDNN_OPTS=0 for bit-exact runs")
     if options.mixed_precision not in PRECISIONS:
         raise ValueError(f"unknown --mixed_precision {options.mixed_precision!r}; choose one of {PRECISIONS}")
     if options.step not in STEPS:

@@ -23,9 +23,10 @@ def test_traversal_grid_changes_exactly_along_an_effective_coordinate(small_run,
     for index in (0, 1):  # effective: every column differs from its neighbour, for every sample
         differences = np.abs(np.diff(result.images[index], axis=1)).max(axis=(2, 3, 4))
         assert (differences > 1e-3).all(), differences
-    # A block-6 coordinate does not enter a phase-4 G: all columns are identical.
+    # A block-6 coordinate does not enter a phase-4 G: all columns are identical, up to the rounding kernels do by
+    # batch position (about 1e-8; the effective columns above differ by more than 1e-3).
     ineffective = result.images[2]
-    assert all(np.array_equal(ineffective[:, 0], ineffective[:, k]) for k in range(5))
+    assert all(np.abs(ineffective[:, 0] - ineffective[:, k]).max() < 1e-6 for k in range(5))
     # Rows are different samples.
     assert np.abs(result.images[1, 0] - result.images[1, 1]).max() > 1e-2
 

@@ -92,7 +92,9 @@ def test_exploration_samples_are_index_0_of_their_seed(small_run, seed):
     result = traversal.traversal(small_run.generator, small_run.config.model, [20], num_samples=2, steps=3, seed=seed)
     noise, code = latents(small_run.config.model, seed, 0, 2)
     middle = common.generate(small_run.generator, *with_coordinate_values(noise, code, 20, [0.0]))
-    np.testing.assert_allclose(result.images[0, :, 1], middle, atol=1e-6)
+    # The traversal's batch holds other columns beside this one: kernels round by batch position (2.6e-6 seen on a
+    # CPU without AVX-512). Another seed or index would differ by more than 1e-2.
+    np.testing.assert_allclose(result.images[0, :, 1], middle, atol=1e-5)
 
 
 MIXED_MODEL = configs.ModelConfig(**configs.code_spec({2: [configs.normal(2), configs.categorical(4), configs.uniform(3)],

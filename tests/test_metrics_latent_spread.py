@@ -32,4 +32,5 @@ def test_a_fresh_generator_varies_with_z_and_a_generator_ignoring_it_reads_zero(
     assert result["latent_spread/both"] >= 0.9 * max(result["latent_spread/noise_only"],
                                                      result["latent_spread/code_only"])
     blind = dataclasses.replace(small_run, generator=_IgnoresNoise(small_run))
-    assert latent_spread.spreads(blind, count=16, batch=8)["latent_spread/noise_only"] == 0.0
+    # Zero up to the rounding kernels do by batch position (1e-7 seen on a CPU without AVX-512).
+    assert latent_spread.spreads(blind, count=16, batch=8)["latent_spread/noise_only"] == pytest.approx(0.0, abs=1e-6)

@@ -57,8 +57,10 @@ def test_a_commands_help_shows_none_of_tensorflows_noise_unless_asked():
     (out, err), (_, loud_err) = quiet.communicate(timeout=300), loud.communicate(timeout=300)
     assert "--run_dir:" in out
     assert err == "", err
-    # The same command shows them with PINFOGAN_TF_LOGS=1: the check above is one on this TensorFlow.
-    assert "oneDNN custom operations are on" in loud_err and "absl::InitializeLog()" in loud_err
+    # The same command shows them with PINFOGAN_TF_LOGS=1: the check above is one on this TensorFlow. Which lines
+    # come depends on the CPU (no oneDNN line without AVX-512), so the check is that some noise comes at all.
+    assert "absl::InitializeLog()" in loud_err
+    assert any(terminal.is_noise(line) for line in loud_err.splitlines() if "absl::InitializeLog()" not in line)
 
 
 # A command whose main writes to fd 2 as TensorFlow's C++ code does (os.write, not sys.stderr).

@@ -35,8 +35,11 @@ DRIVER_CONFIGS = {"thesis": (train_driver.CONFIG, []), "mixed": (train_driver.MI
                   "mixed_sigma": (train_driver.MIXED_SIGMA_CONFIG, ["--mixed_codes", "--learned_sigma"])}
 
 
+# Learned sigma: with oneDNN off (train_driver.py) most runs resume bit-exactly, but about one in three seen
+# under CPU contention does not, and two uninterrupted runs differ the same way, so it is not the resume. It shows
+# first in biases followed by batch norm, whose gradient is rounding noise that Adam scales up to the learning rate.
 @pytest.mark.parametrize("codes", ["thesis", "mixed", pytest.param("mixed_sigma", marks=pytest.mark.xfail(
-    strict=True, reason="known bug (issue 11, open): a run with model.q_learned_sigma does not resume bit-exactly"))])
+    strict=False, reason="known bug (issue 11, open): a learned-sigma run is not always reproducible bit for bit"))])
 def test_a_run_killed_mid_fade_resumes_to_the_same_weights(tmp_path, codes):
     config, mixed = DRIVER_CONFIGS[codes]
     total = schedule.total_steps(config.schedule)

@@ -42,6 +42,9 @@ FACE_BANDS = ((0.35, "top / hair"), (0.5, "eyes band"), (0.65, "nose / centre"),
 # A change spread like a uniform one (std of U[0, 1] is 0.289) in both directions is global.
 WHOLE_IMAGE_SPREAD = 0.24
 COLOUR_KIND_THRESHOLDS = (0.3, 0.6)  # below: structure; above: colour; between: both.
+# A mean pixel change at or below this is none: a coordinate G ignores still moves pixels by about 1e-8, because
+# kernels round by batch position, and an 8-bit pixel step is 8e-3.
+NO_CHANGE = 1e-6
 
 
 @dataclasses.dataclass
@@ -127,8 +130,8 @@ def colour_fraction(minus_images: np.ndarray, plus_images: np.ndarray) -> float:
     return float(colour / (colour + structure)) if colour + structure > 0 else 0.0
 
 
-def change_kind(change: float, fraction: float, min_change: float = 1e-6) -> str:
-    if change <= min_change:
+def change_kind(change: float, fraction: float) -> str:
+    if change <= NO_CHANGE:
         return "none"
     low, high = COLOUR_KIND_THRESHOLDS
     return "colour" if fraction > high else "structure" if fraction < low else "colour + structure"
@@ -138,6 +141,7 @@ def describe_coordinate(model_config: ModelConfig, coordinate: int, minus_images
                         plus_images: np.ndarray, blur_sigma: float = 1.0) -> CoordinateFeature:
     """A coordinate's feature from its samples at -k and +k ([N, H, W, 3] each)."""
     change = float(np.mean(np.abs(plus_images - minus_images)))
+    change = change if change > NO_CHANGE else 0.0
     region, centroid, spread, border = face_region(averaging.change_intensity(minus_images, plus_images, blur_sigma))
     fraction = colour_fraction(minus_images, plus_images)
     return CoordinateFeature(coordinate=coordinate, block=common.coordinate_block(model_config, coordinate),
