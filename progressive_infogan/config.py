@@ -118,7 +118,10 @@ class ModelConfig:
     # coordinates, the thesis's code. `code_spec` builds both fields; code_layout.py reads them.
     code_variables: BlockVariables = ()
     # Q also predicts log sigma of each continuous coordinate's Gaussian (InfoGAN's appendix); the
-    # thesis fixes sigma = 1.
+    # thesis fixes sigma = 1. Known bug: such a run is not always reproducible bit for bit, even with
+    # --deterministic and oneDNN off (about 1 in 3 under CPU contention; two uninterrupted runs differ
+    # alike, so it is not the resume). It shows first in biases followed by batch norm, whose gradient
+    # is rounding noise that Adam scales up to the learning rate.
     q_learned_sigma: bool = False
     # How the code enters G: a name in variants.INJECTIONS.
     injection: str = "condition"

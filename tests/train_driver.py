@@ -10,7 +10,7 @@ import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 # Runs compared bit for bit: oneDNN's CPU kernels round by memory alignment, which differs between processes,
-# and a learned-sigma run amplifies that past the resume test's tolerance (train.train warns of it).
+# and training amplifies that (train.train warns of it under --deterministic).
 os.environ["TF_ENABLE_ONEDNN_OPTS"] = "0"
 
 import numpy as np  # noqa: E402
@@ -44,7 +44,6 @@ def main():
     parser.add_argument("--sigterm_at_step", type=int, default=None)
     parser.add_argument("--mirrored_check", default=None)
     parser.add_argument("--mixed_codes", action="store_true")
-    parser.add_argument("--learned_sigma", action="store_true", help="with --mixed_codes: Q learns sigma")
     args = parser.parse_args()
     if args.mirrored_check:
         return mirrored_check(args.mirrored_check)
@@ -62,7 +61,7 @@ def main():
         return original_step(self, real, step, alpha)
 
     train.PhaseTrainer.step = step_with_signals
-    config = (MIXED_SIGMA_CONFIG if args.learned_sigma else MIXED_CONFIG) if args.mixed_codes else CONFIG
+    config = MIXED_CONFIG if args.mixed_codes else CONFIG
     train.train(config, options, dataset_fn=dataset_fn)
 
 
