@@ -361,13 +361,15 @@ def _save(trainer: PhaseTrainer, iterator, step: int, alpha: float) -> str:
 
     def write_iterator(directory):
         # The input pipeline's position, so a resumed run reads the same batches. A pipeline
-        # with stateful ops can't be saved: the run then resumes with a restarted pipeline.
+        # with stateful ops can't be saved, nor can MultiWorkerMirroredStrategy's iterator (not
+        # trackable): the run then resumes with a restarted pipeline.
         if iterator is None:
             return
         try:
             _iterator_checkpoint(iterator).write(os.path.join(directory, "data"))
-        except (tf.errors.FailedPreconditionError, tf.errors.UnimplementedError) as error:
-            log.warning("input pipeline position not saved (%s); a resume restarts it", error.message)
+        except (tf.errors.FailedPreconditionError, tf.errors.UnimplementedError, ValueError) as error:
+            message = getattr(error, "message", None) or str(error).splitlines()[0]
+            log.warning("input pipeline position not saved (%s); a resume restarts it", message)
 
     return checkpoints.save_checkpoint(options.model_dir, step, trainer.state_arrays(), state,
                                        write_extra=write_iterator, keep=options.keep_checkpoints)

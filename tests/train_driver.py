@@ -4,6 +4,8 @@ two logical CPUs). Usage: python tests/train_driver.py MODEL_DIR [--kill_at_step
 
 import argparse
 import dataclasses
+import json
+import logging
 import os
 import signal
 import sys
@@ -43,12 +45,21 @@ def main():
     parser.add_argument("--kill_at_step", type=int, default=None)
     parser.add_argument("--sigterm_at_step", type=int, default=None)
     parser.add_argument("--mirrored_check", default=None)
+    parser.add_argument("--multi_worker_check", default=None, help="OUT.npz: one step as worker --task of --ports")
+    parser.add_argument("--ports", default="", help="P0,P1,...: train as worker --task of a loopback cluster")
+    parser.add_argument("--task", type=int, default=0)
     parser.add_argument("--mixed_codes", action="store_true")
     args = parser.parse_args()
     if args.mirrored_check:
         return mirrored_check(args.mirrored_check)
+    if args.multi_worker_check:
+        return multi_worker_check(args.multi_worker_check, args.task, args.ports.split(","))
     options = configs.RunOptions(model_dir=args.model_dir, deterministic=True, summary_every_steps=5,
                                  checkpoint_every_secs=0.0, progress_bar=False, keep_checkpoints=2)
+    if args.ports:
+        _join_cluster(args.task, args.ports.split(","))
+        options = dataclasses.replace(options, strategy="multi_worker")
+        logging.basicConfig(level=logging.INFO)  # "resuming from ..." on stderr, for the test to read
     if args.sigterm_at_step is not None:
         options = dataclasses.replace(options, checkpoint_every_secs=1e9)
     original_step = train.PhaseTrainer.step
@@ -85,6 +96,30 @@ def mirrored_check(out_path):
     np.savez(out_path, **{f"single:{k}": v for k, v in after_single.items()},
              **{f"mirrored:{k}": v for k, v in after_mirrored.items()},
              **{f"before:{k}": v for k, v in before.items()})
+
+
+def _join_cluster(task, ports):
+    os.environ["TF_CONFIG"] = json.dumps({"cluster": {"worker": [f"127.0.0.1:{port}" for port in ports]},
+                                          "task": {"type": "worker", "index": task}})
+
+
+def multi_worker_check(out_path, task, ports):
+    """One step as worker `task` of a loopback cluster, and the same step in this process alone."""
+    _join_cluster(task, ports)
+    # The collectives are set up when the strategy is made, before any other TF op runs.
+    strategy = train.make_strategy("multi_worker")
+    config = CONFIG.replace(schedule=dict(batch_sizes=((2, 8), (3, 8))))
+    options = configs.RunOptions(model_dir="unused", deterministic=True)
+    single = train.PhaseTrainer(config, 3, tf.distribute.get_strategy(), options)
+    multi = train.PhaseTrainer(config, 3, strategy, options)
+    assert strategy.num_replicas_in_sync == len(ports)
+    multi.import_state(single.state_arrays())
+    before = single.state_arrays()
+    single.step(next(iter(dataset_fn(3, 8))), 20, 0.5)
+    multi.step(next(iter(strategy.experimental_distribute_dataset(dataset_fn(3, 8)))), 20, 0.5)
+    np.savez(out_path, **{f"single:{k}": v for k, v in single.state_arrays().items()},
+             **{f"multi:{k}": v for k, v in multi.state_arrays().items()},
+             **{f"before:{k}": v for k, v in before.items()}, chief=train.is_chief(strategy))
 
 
 if __name__ == "__main__":

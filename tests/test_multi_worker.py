@@ -1,0 +1,89 @@
+"""MultiWorkerMirroredStrategy on loopback: two worker processes with TF_CONFIG on 127.0.0.1 ports."""
+
+import glob
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+from progressive_infogan import checkpoints, rundir, schedule
+
+import train_driver  # noqa: E402 - tests/ is on sys.path under pytest
+
+DRIVER = os.path.join(os.path.dirname(__file__), "train_driver.py")
+# Biases followed by batch norm: their gradient is rounding noise (see tests/test_train.py).
+CANCELLED_BY_BATCH_NORM = re.compile(r"generator/block_(\d+/(dense|conv1|conv2)|2/condition_input)/bias$")
+
+
+def _free_ports(count):
+    sockets = [socket.socket() for _ in range(count)]
+    for sock in sockets:
+        sock.bind(("127.0.0.1", 0))
+    ports = [sock.getsockname()[1] for sock in sockets]
+    for sock in sockets:
+        sock.close()
+    return ",".join(map(str, ports))
+
+
+def _workers(tmp_path, *args, extra=None):
+    """Both workers of a new loopback cluster, each with its own stderr file; `extra[task]` adds arguments."""
+    ports = _free_ports(2)
+    return [(subprocess.Popen([sys.executable, DRIVER, *map(str, args), f"--task={task}", f"--ports={ports}",
+                               *map(str, (extra or {}).get(task, []))],
+                              stdout=subprocess.DEVNULL, stderr=open(tmp_path / f"worker{task}.log", "a")),
+             tmp_path / f"worker{task}.log") for task in (0, 1)]
+
+
+def _wait(workers, timeout=300):
+    return [process.wait(timeout=timeout) for process, _ in workers]
+
+
+def test_two_workers_take_the_same_first_step_as_one_process(tmp_path):
+    workers = _workers(tmp_path, "unused", extra={task: ["--multi_worker_check", tmp_path / f"step-{task}.npz"]
+                                                   for task in (0, 1)})
+    assert _wait(workers) == [0, 0], [log.read_text()[-3000:] for _, log in workers]
+    with np.load(tmp_path / "step-0.npz") as chief, np.load(tmp_path / "step-1.npz") as other:
+        assert bool(chief["chief"]) and not bool(other["chief"])
+        names = [key.split(":", 1)[1] for key in chief.files if key.startswith("single:")]
+        moved = 0
+        for name in names:
+            # The workers hold the same variables, bit for bit.
+            np.testing.assert_array_equal(other[f"multi:{name}"], chief[f"multi:{name}"], err_msg=name)
+            if not CANCELLED_BY_BATCH_NORM.search(name):
+                np.testing.assert_allclose(chief[f"multi:{name}"], chief[f"single:{name}"], rtol=1e-4, atol=1e-5,
+                                           err_msg=name)
+            moved += not np.array_equal(chief[f"single:{name}"], chief[f"before:{name}"])
+        assert moved > len(names) // 2  # the step really changed the state
+
+
+def test_a_killed_worker_resumes_with_the_chief_from_its_last_checkpoint_and_only_the_chief_writes(tmp_path):
+    model_dir = tmp_path / "run"
+    total = schedule.total_steps(train_driver.CONFIG.schedule)
+    kill_at = schedule.phase_start(train_driver.CONFIG.schedule, 3) + 3  # mid-phase, mid-fade
+    workers = _workers(tmp_path, model_dir, extra={1: ["--kill_at_step", kill_at]})
+    worker, log = workers[1]
+    assert worker.wait(timeout=300) == -signal.SIGKILL, log.read_text()[-3000:]
+    # The chief, blocked in the step's all-reduce, has checkpointed every step before it: kill it too.
+    chief, chief_log = workers[0]
+    deadline = time.time() + 120
+    while not checkpoints.list_checkpoints(str(model_dir)) or checkpoints.list_checkpoints(str(model_dir))[-1][0] < kill_at:
+        assert time.time() < deadline and chief.poll() is None, chief_log.read_text()[-3000:]
+        time.sleep(0.2)
+    chief.kill()
+    chief.wait(timeout=60)
+    assert checkpoints.list_checkpoints(str(model_dir))[-1][0] == kill_at
+
+    restarted = _workers(tmp_path, model_dir)  # the same command on both, as a cluster scheduler reruns it
+    assert _wait(restarted) == [0, 0], [log.read_text()[-3000:] for _, log in restarted]
+    _, state = checkpoints.load_checkpoint(checkpoints.latest_checkpoint(str(model_dir)))
+    assert state["step"] == total
+    for task in (0, 1):
+        text = (tmp_path / f"worker{task}.log").read_text()
+        assert f"(step {kill_at} of {total})" in text, (task, text[-3000:])  # "resuming from ... (step k of n)"
+    # Only the chief writes: one TensorBoard file per chief launch (the non-chief would add its own).
+    assert len(glob.glob(os.path.join(rundir.tensorboard_dir(str(model_dir)), "events.out.tfevents.*"))) == 2
