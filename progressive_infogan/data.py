@@ -266,7 +266,12 @@ def make_dataset(
         return images
 
     images = records.map(to_images, num_parallel_calls=num_parallel_calls, deterministic=True)
-    return images.prefetch(tf.data.AUTOTUNE)
+    # Under MultiWorkerMirroredStrategy each worker keeps its share of every global batch: a phase has
+    # one record file (or a few shards), too few to split by file, and the seeded shuffle gives every
+    # worker the same batches to share. The policy means nothing to other strategies.
+    options = tf.data.Options()
+    options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
+    return images.with_options(options).prefetch(tf.data.AUTOTUNE)
 
 
 def read_factors(data_dir: str) -> dict[str, np.ndarray]:

@@ -197,7 +197,7 @@ def main(name: str, flag_values: flags.FlagValues = flags.FLAGS) -> None:
         logging.warning("stopped at step %d before the end of training; rerun the same command to resume",
                         result["step"])
         sys.exit(EXIT_STOPPED)
-    if result["finished"] and launch.export:
+    if result["finished"] and launch.export and result["chief"]:  # only the chief writes the run directory
         for path in export.export_run(options.model_dir):
             logging.info("exported %s", path)
 

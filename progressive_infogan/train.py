@@ -334,9 +334,10 @@ def _train_holding_the_run(config: ExperimentConfig, options: RunOptions, strate
             arrays, state, latest = trainer.state_arrays(), {}, None
             if not finished:
                 # A signal's stop is a temporary failure to its caller (launcher exit code 75).
-                return {"step": step, "phase": phase, "finished": False, "stopped_by_signal": stop.requested}
+                return {"step": step, "phase": phase, "finished": False, "stopped_by_signal": stop.requested,
+                        "chief": chief}
     log.info("training finished at step %d", step)
-    return {"step": step, "phase": sched.stop_after, "finished": True, "stopped_by_signal": False}
+    return {"step": step, "phase": sched.stop_after, "finished": True, "stopped_by_signal": False, "chief": chief}
 
 
 def _restore_iterator(iterator, distributed, checkpoint: str):

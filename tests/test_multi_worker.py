@@ -1,6 +1,7 @@
 """MultiWorkerMirroredStrategy on loopback: two worker processes with TF_CONFIG on 127.0.0.1 ports."""
 
 import glob
+import json
 import os
 import re
 import signal
@@ -11,11 +12,12 @@ import time
 
 import numpy as np
 
-from progressive_infogan import checkpoints, rundir, schedule
+from progressive_infogan import checkpoints, rundir, schedule, synthetic_faces
 
 import train_driver  # noqa: E402 - tests/ is on sys.path under pytest
 
-DRIVER = os.path.join(os.path.dirname(__file__), "train_driver.py")
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+DRIVER = os.path.join(ROOT, "tests", "train_driver.py")
 # Biases followed by batch norm: their gradient is rounding noise (see tests/test_train.py).
 CANCELLED_BY_BATCH_NORM = re.compile(r"generator/block_(\d+/(dense|conv1|conv2)|2/condition_input)/bias$")
 
@@ -87,3 +89,26 @@ def test_a_killed_worker_resumes_with_the_chief_from_its_last_checkpoint_and_onl
         assert f"(step {kill_at} of {total})" in text, (task, text[-3000:])  # "resuming from ... (step k of n)"
     # Only the chief writes: one TensorBoard file per chief launch (the non-chief would add its own).
     assert len(glob.glob(os.path.join(rundir.tensorboard_dir(str(model_dir)), "events.out.tfevents.*"))) == 2
+
+
+def test_the_readme_command_trains_an_experiment_on_its_records_and_only_the_chief_exports(tmp_path):
+    data_dir, model_dir = str(tmp_path / "faces"), str(tmp_path / "run")
+    synthetic_faces.prepare_synthetic_faces(data_dir, num_images=64, resolution=32, seed=0, num_workers=1)
+    ports = _free_ports(2).split(",")
+    cluster = {"worker": [f"127.0.0.1:{port}" for port in ports]}
+    script = os.path.join(ROOT, "experiments", "exp_condition.py")
+    workers = [subprocess.Popen([sys.executable, script, "--strategy=multi_worker", f"--model_dir={model_dir}",
+                                 f"--data_dir={data_dir}", "--size=smoke", "--noprogress_bar"],
+                                stdout=subprocess.DEVNULL, stderr=open(tmp_path / f"worker{task}.log", "w"), cwd=ROOT,
+                                env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONPATH": ROOT,
+                                     "TF_CONFIG": json.dumps({"cluster": cluster,
+                                                              "task": {"type": "worker", "index": task}})})
+               for task in (0, 1)]
+    # One record file per resolution: the workers split each batch, not the files.
+    assert [process.wait(timeout=300) for process in workers] == [0, 0], \
+        [(tmp_path / f"worker{task}.log").read_text()[-3000:] for task in (0, 1)]
+    _, state = checkpoints.load_checkpoint(checkpoints.latest_checkpoint(model_dir))
+    assert state["step"] == schedule.total_steps(rundir.read_config(model_dir).schedule)
+    assert len(glob.glob(os.path.join(model_dir, "export", "*.keras"))) == 1
+    assert len(glob.glob(os.path.join(rundir.tensorboard_dir(model_dir), "events.out.tfevents.*"))) == 1
+    assert "exported" not in (tmp_path / "worker1.log").read_text()
