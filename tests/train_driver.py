@@ -7,6 +7,7 @@ import dataclasses
 import json
 import logging
 import os
+import re
 import signal
 import sys
 
@@ -31,6 +32,11 @@ MIXED_CONFIG = CONFIG.replace(
                              3: [configs.categorical(3), configs.normal(2)]}),
     loss=dict(discrete_mi_weight=1.0))
 MIXED_SIGMA_CONFIG = MIXED_CONFIG.replace(model=dict(q_learned_sigma=True))
+# Biases that feed batch norm directly shift every sample of a normalised unit alike, so
+# BN cancels them: their gradient is 0 in exact arithmetic and float noise in practice,
+# which Adam's first step (m / sqrt(v)) blows up to +-lr whatever its size. A step on
+# several replicas is compared with one on one replica without them.
+CANCELLED_BY_BATCH_NORM = re.compile(r"generator/block_(\d+/(dense|conv1|conv2)|2/condition_input)/bias$")
 
 
 def dataset_fn(phase, batch):
