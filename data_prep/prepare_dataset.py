@@ -9,7 +9,7 @@ Nothing is downloaded. A run that stops half-way leaves no manifest; rerunning s
 """
 from absl import app, flags
 
-from progressive_infogan import command_line, tfrecords
+from progressive_infogan import command_line, tfrecord_sources, tfrecords
 from progressive_infogan.errors import UserError
 
 
@@ -54,22 +54,22 @@ def main(argv, flag_values: flags.FlagValues = flags.FLAGS) -> None:
     if not flag_values.input:
         raise app.UsageError("--input is required")
     source, out_dir = flag_values.input, flag_values.out_dir
-    options = tfrecords.ImageFolderOptions(**command_line.fields_from_flags(tfrecords.ImageFolderOptions, flag_values))
+    options = tfrecord_sources.ImageFolderOptions(**command_line.fields_from_flags(tfrecord_sources.ImageFolderOptions, flag_values))
     try:
         if flag_values.source == "folder":
             if not out_dir:
                 raise app.UsageError("--out_dir is required for --source=folder")
-            manifest = tfrecords.write_from_image_folder(
+            manifest = tfrecord_sources.write_from_image_folder(
                 source, out_dir, options, num_shards=flag_values.num_shards, prefix=flag_values.prefix,
                 num_workers=flag_values.num_workers, max_images=flag_values.max_images)
         elif flag_values.source == "nvidia":
-            manifest = tfrecords.import_nvidia_tfrecords(source, out_dir, num_shards=flag_values.num_shards,
+            manifest = tfrecord_sources.import_nvidia_tfrecords(source, out_dir, num_shards=flag_values.num_shards,
                                                          check_every=flag_values.check_every,
                                                          hash_files=flag_values.hash_files)
         else:
             if not out_dir:
                 raise app.UsageError("--out_dir is required for --source=tfds")
-            manifest = tfrecords.write_from_tfds(
+            manifest = tfrecord_sources.write_from_tfds(
                 source, out_dir, options, split=flag_values.tfds_split, tfds_data_dir=flag_values.tfds_data_dir,
                 manual_dir=flag_values.manual_dir, num_shards=flag_values.num_shards, prefix=flag_values.prefix,
                 max_images=flag_values.max_images)

@@ -15,7 +15,7 @@ from typing import Dict
 
 import numpy as np
 
-from progressive_infogan import tfrecords
+from progressive_infogan import tfrecord_writer, tfrecords
 
 RESOLUTION = 8
 LABELS_FILE = "labels.npz"
@@ -36,7 +36,7 @@ def prepare_digits(out_dir: str) -> dict:
     images, labels = digit_images()
     source = {"kind": "sklearn_digits", "credit": CREDIT, "order": "sklearn.datasets.load_digits()",
               "scaling": "round(value * 255 / 16)"}
-    manifest = tfrecords.write_record_set(
+    manifest = tfrecord_writer.write_record_set(
         out_dir, (tfrecords.encode_pyramid(np.ascontiguousarray(image)) for image in images), RESOLUTION,
         total=len(images), description="digits", prefix="digits", source=source,
         extra={"labels": f"{LABELS_FILE}: record i shows digit labels[i] (for scoring only)"})

@@ -10,7 +10,7 @@ from __future__ import annotations
 import importlib.util
 import os
 
-from progressive_infogan import tfrecords
+from progressive_infogan import tfrecord_sources, tfrecord_writer, tfrecords
 
 NUM_SUBJECTS = 40
 IMAGES_PER_SUBJECT = 10
@@ -52,7 +52,7 @@ def prepare_orl_faces(out_dir: str, resolution: int = 64, *, resize_filter: str 
     import numpy as np
     import PIL.Image
 
-    options = tfrecords.ImageFolderOptions(resolution, center_crop=True, resize_filter=resize_filter,
+    options = tfrecord_sources.ImageFolderOptions(resolution, center_crop=True, resize_filter=resize_filter,
                                            allow_upscale=True)
     paths = orl_image_paths()
 
@@ -60,7 +60,7 @@ def prepare_orl_faces(out_dir: str, resolution: int = 64, *, resize_filter: str 
         for path in paths:
             with PIL.Image.open(path) as image:
                 image.load()
-                array, _, reason = tfrecords.square_rgb_image(image, options)
+                array, _, reason = tfrecord_sources.square_rgb_image(image, options)
             if array is None:
                 raise tfrecords.DatasetPreparationError(f"{path}: {reason}")
             yield tfrecords.encode_pyramid(np.ascontiguousarray(array))
@@ -68,7 +68,7 @@ def prepare_orl_faces(out_dir: str, resolution: int = 64, *, resize_filter: str 
     source = {"kind": "orl_faces", "path": os.path.dirname(paths[0].rstrip(os.sep)).rsplit(os.sep, 1)[0],
               "credit": CREDIT, "order": "s1/1.pgm .. s1/10.pgm, s2/1.pgm .. s40/10.pgm",
               "center_crop": "central 92x92", "upscaled": resolution > 92}
-    return tfrecords.write_record_set(
+    return tfrecord_writer.write_record_set(
         out_dir, records(), resolution, total=len(paths), description="ORL faces", prefix="orl_faces",
         num_shards=num_shards, source=source, resize_filter=resize_filter,
         extra={"subject_of_record": "record i shows subject i // 10 + 1"},

@@ -23,7 +23,7 @@ import numpy as np
 import PIL.Image
 import PIL.ImageDraw
 
-from progressive_infogan import files, tfrecords
+from progressive_infogan import files, tfrecord_writer, tfrecords
 
 FACTORS_FILENAME = "factors.npz"
 
@@ -292,7 +292,7 @@ def prepare_synthetic_faces(
 
     def records():
         encoder = _FaceEncoder(seed, resolution, supersample)
-        for factors, encoded in tfrecords.parallel_map(encoder, range(num_images), num_workers, chunksize=32):
+        for factors, encoded in tfrecord_writer.parallel_map(encoder, range(num_images), num_workers, chunksize=32):
             factor_rows.append(factors)
             yield encoded
 
@@ -307,7 +307,7 @@ def prepare_synthetic_faces(
     factors_path = os.path.join(out_dir, FACTORS_FILENAME)
     if os.path.exists(factors_path):
         os.remove(factors_path)
-    return tfrecords.write_record_set(
+    return tfrecord_writer.write_record_set(
         out_dir, records(), resolution, total=num_images, description="synthetic faces", extra_fn=write_factors,
         prefix=prefix, num_shards=num_shards,
         source={"kind": "synthetic_faces", "seed": seed, "factors": [dataclasses.asdict(f) for f in FACTORS]},

@@ -7,12 +7,12 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from progressive_infogan import data, tfrecords
+from progressive_infogan import data, tfrecord_writer, tfrecords
 from progressive_infogan.errors import UserError
 
 
 def _write_set(out_dir, images, **kwargs):
-    with tfrecords.TFRecordSetWriter(str(out_dir), images.shape[1], **kwargs) as writer:
+    with tfrecord_writer.TFRecordSetWriter(str(out_dir), images.shape[1], **kwargs) as writer:
         for image in images:
             writer.add_image(image)
         return writer.finish()
@@ -158,7 +158,7 @@ def test_unfinished_preparation_is_refused(tmp_path):
 
     _write_set(tmp_path, images)
     with pytest.raises(KeyboardInterrupt):
-        tfrecords.write_record_set(str(tmp_path), failing(), 8)
+        tfrecord_writer.write_record_set(str(tmp_path), failing(), 8)
     with pytest.raises(ValueError, match="unfinished preparation"):
         data.make_dataset(str(tmp_path), 3, 1)
 

@@ -10,7 +10,7 @@ import pytest
 import tensorflow as tf
 
 from explore_fixtures import small_config
-from progressive_infogan import tfrecords
+from progressive_infogan import tfrecord_writer
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -24,7 +24,7 @@ def places(tmp_path_factory, small_run_dir):
     (no_checkpoint / "config.json").write_text(small_config().to_json())
     small_data = root / "data_8px"
     images = np.random.default_rng(0).integers(0, 256, (4, 8, 8, 3), dtype=np.uint8)
-    with tfrecords.TFRecordSetWriter(str(small_data), 8, prefix="small") as writer:
+    with tfrecord_writer.TFRecordSetWriter(str(small_data), 8, prefix="small") as writer:
         for image in images:
             writer.add_image(image)
         writer.finish()

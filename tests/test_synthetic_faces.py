@@ -4,7 +4,7 @@ import os
 import numpy as np
 import pytest
 
-from progressive_infogan import data, synthetic_faces, tfrecords
+from progressive_infogan import data, synthetic_faces, tfrecord_writer, tfrecords
 
 SIZE = 64
 
@@ -139,7 +139,7 @@ def test_ensure_prepares_only_when_needed(tmp_path):
 
 
 def test_ensure_refuses_to_overwrite_another_dataset(tmp_path):
-    with tfrecords.TFRecordSetWriter(str(tmp_path), 4, source={"kind": "image_folder"}) as writer:
+    with tfrecord_writer.TFRecordSetWriter(str(tmp_path), 4, source={"kind": "image_folder"}) as writer:
         writer.add_image(np.zeros((4, 4, 3), np.uint8))
         writer.finish()
     with pytest.raises(tfrecords.DatasetPreparationError, match="holds another dataset \\(image_folder\\)"):

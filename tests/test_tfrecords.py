@@ -7,7 +7,7 @@ import PIL.Image
 import pytest
 import tensorflow as tf
 
-from progressive_infogan import tfrecords
+from progressive_infogan import tfrecord_sources, tfrecord_writer, tfrecords
 
 
 def _random_images(count, size, seed=0):
@@ -19,7 +19,7 @@ def _read_level(path):
 
 
 def _write_set(out_dir, images, **kwargs):
-    with tfrecords.TFRecordSetWriter(str(out_dir), images.shape[1], **kwargs) as writer:
+    with tfrecord_writer.TFRecordSetWriter(str(out_dir), images.shape[1], **kwargs) as writer:
         for image in images:
             writer.add_image(image)
         return writer.finish()
@@ -103,7 +103,7 @@ def test_interrupted_write_never_looks_complete(tmp_path):
         raise RuntimeError("disk on fire")
 
     with pytest.raises(RuntimeError, match="disk on fire"):
-        tfrecords.write_record_set(str(tmp_path), failing_images(), 8, prefix="p")
+        tfrecord_writer.write_record_set(str(tmp_path), failing_images(), 8, prefix="p")
     names = set(os.listdir(tmp_path))
     assert "manifest.json" not in names
     assert not [name for name in names if name.endswith(".tmp")]
@@ -136,8 +136,8 @@ def test_image_folder_conversions_and_skips(tmp_path):
     good_png = (src / "a_rgb.png").read_bytes()
     (src / "j_truncated.png").write_bytes(good_png[: len(good_png) // 2])
     logs = []
-    options = tfrecords.ImageFolderOptions(16)
-    manifest = tfrecords.write_from_image_folder(str(src), str(out), options, num_workers=1, log=logs.append)
+    options = tfrecord_sources.ImageFolderOptions(16)
+    manifest = tfrecord_sources.write_from_image_folder(str(src), str(out), options, num_workers=1, log=logs.append)
     assert manifest["count"] == 5
     assert manifest["converted_to_rgb"] == {"L": 1, "RGBA": 1, "P": 1, "CMYK": 1}
     skipped = {reason: entry["count"] for reason, entry in manifest["skipped"].items()}
@@ -150,36 +150,36 @@ def test_image_folder_conversions_and_skips(tmp_path):
     top = _read_level(str(out / "out-r04.tfrecords"))
     np.testing.assert_array_equal(top[0], rgb)  # sorted order, no resize at the same size
     # With center_crop the wide image is kept (and converted by the 2 worker processes).
-    manifest = tfrecords.write_from_image_folder(
-        str(src), str(out), tfrecords.ImageFolderOptions(16, center_crop=True), num_workers=2, log=logs.append)
+    manifest = tfrecord_sources.write_from_image_folder(
+        str(src), str(out), tfrecord_sources.ImageFolderOptions(16, center_crop=True), num_workers=2, log=logs.append)
     assert manifest["count"] == 6
 
 
 def test_bad_sources_and_destinations(tmp_path):
-    options = tfrecords.ImageFolderOptions(8)
+    options = tfrecord_sources.ImageFolderOptions(8)
     with pytest.raises(tfrecords.DatasetPreparationError, match=r"source .*missing does not exist"):
-        tfrecords.write_from_image_folder(str(tmp_path / "missing"), str(tmp_path / "o"), options)
+        tfrecord_sources.write_from_image_folder(str(tmp_path / "missing"), str(tmp_path / "o"), options)
     (tmp_path / "empty").mkdir()
     with pytest.raises(tfrecords.DatasetPreparationError, match="no image files .* found under"):
-        tfrecords.write_from_image_folder(str(tmp_path / "empty"), str(tmp_path / "o"), options)
+        tfrecord_sources.write_from_image_folder(str(tmp_path / "empty"), str(tmp_path / "o"), options)
     bad = tmp_path / "bad"
     bad.mkdir()
     (bad / "x.png").write_bytes(b"")
     (bad / "y.png").write_bytes(b"garbage")
     with pytest.raises(tfrecords.DatasetPreparationError, match=r"no usable images in .*1 zero-byte file; 1 unreadable"):
-        tfrecords.write_from_image_folder(str(bad), str(tmp_path / "o2"), options, log=lambda line: None)
+        tfrecord_sources.write_from_image_folder(str(bad), str(tmp_path / "o2"), options, log=lambda line: None)
     assert not (tmp_path / "o2" / "manifest.json").exists()
     assert not [name for name in os.listdir(tmp_path / "o2") if name.endswith((".tmp", ".tfrecords"))]
     _save(str(tmp_path / "ok" / "a.png"), np.zeros((8, 8, 3), np.uint8))
     blocker = tmp_path / "file_not_dir"
     blocker.write_text("x")
     with pytest.raises(tfrecords.DatasetPreparationError, match="destination .*file_not_dir/out is not writable"):
-        tfrecords.write_from_image_folder(str(tmp_path / "ok"), str(blocker / "out"), options)
+        tfrecord_sources.write_from_image_folder(str(tmp_path / "ok"), str(blocker / "out"), options)
     if os.geteuid() != 0:  # root writes anywhere, so a read-only directory proves nothing there
         readonly = tmp_path / "readonly"
         readonly.mkdir(mode=0o500)
         with pytest.raises(tfrecords.DatasetPreparationError, match="is not writable"):
-            tfrecords.write_from_image_folder(str(tmp_path / "ok"), str(readonly), options)
+            tfrecord_sources.write_from_image_folder(str(tmp_path / "ok"), str(readonly), options)
 
 
 def test_nvidia_records_validate_in_place_and_reshard(tmp_path):
@@ -187,43 +187,43 @@ def test_nvidia_records_validate_in_place_and_reshard(tmp_path):
     nvidia = tmp_path / "celeba"
     _write_set(nvidia, images, prefix="celeba_hq_tfrecord")
     (nvidia / "manifest.json").unlink()
-    manifest = tfrecords.import_nvidia_tfrecords(str(nvidia), check_every=1)
+    manifest = tfrecord_sources.import_nvidia_tfrecords(str(nvidia), check_every=1)
     assert manifest["count"] == 6 and manifest["resolutions"] == [4, 8, 16] and manifest["complete"]
     assert tfrecords.is_complete(str(nvidia))
     out = tmp_path / "resharded"
-    tfrecords.import_nvidia_tfrecords(str(nvidia), str(out), num_shards=2)
+    tfrecord_sources.import_nvidia_tfrecords(str(nvidia), str(out), num_shards=2)
     np.testing.assert_array_equal(_read_level(str(out / "celeba_hq_tfrecord-r04-00001-of-00002.tfrecords")),
                                   images[1::2])
 
 
 def test_nvidia_bad_inputs(tmp_path):
     with pytest.raises(tfrecords.DatasetPreparationError, match="does not exist"):
-        tfrecords.import_nvidia_tfrecords(str(tmp_path / "nope"))
+        tfrecord_sources.import_nvidia_tfrecords(str(tmp_path / "nope"))
     (tmp_path / "empty").mkdir()
     with pytest.raises(tfrecords.DatasetPreparationError, match=r"no \*-rNN.tfrecords files"):
-        tfrecords.import_nvidia_tfrecords(str(tmp_path / "empty"))
+        tfrecord_sources.import_nvidia_tfrecords(str(tmp_path / "empty"))
     # A wrong-shape record in the r03 file.
     wrong = tmp_path / "wrong"
     _write_set(wrong, _random_images(2, 8), prefix="w")
     with tf.io.TFRecordWriter(str(wrong / "w-r03.tfrecords")) as writer:
         writer.write(tfrecords.encode_example(_random_images(1, 4)[0]))
     with pytest.raises(tfrecords.DatasetPreparationError, match=r"w-r03.tfrecords: record 0 has shape HWC \[4, 4, 3\]"):
-        tfrecords.import_nvidia_tfrecords(str(wrong), check_every=1)
+        tfrecord_sources.import_nvidia_tfrecords(str(wrong), check_every=1)
     # A truncated file.
     truncated = tmp_path / "truncated"
     _write_set(truncated, _random_images(3, 8), prefix="t")
     path = truncated / "t-r03.tfrecords"
     path.write_bytes(path.read_bytes()[:-50])
     with pytest.raises(tfrecords.DatasetPreparationError, match="t-r03.tfrecords is truncated or corrupt after 2 records"):
-        tfrecords.import_nvidia_tfrecords(str(truncated))
+        tfrecord_sources.import_nvidia_tfrecords(str(truncated))
 
 
 def test_tfds_never_downloads(tmp_path):
     with pytest.raises(tfrecords.DatasetPreparationError, match="'mnist' is not prepared in .*never downloads"):
-        tfrecords.write_from_tfds("mnist", str(tmp_path / "o"), tfrecords.ImageFolderOptions(8),
+        tfrecord_sources.write_from_tfds("mnist", str(tmp_path / "o"), tfrecord_sources.ImageFolderOptions(8),
                                   tfds_data_dir=str(tmp_path / "tfds"))
     with pytest.raises(tfrecords.DatasetPreparationError, match="give its manual directory"):
-        tfrecords.write_from_tfds("celeb_a_hq/128", str(tmp_path / "o"), tfrecords.ImageFolderOptions(8),
+        tfrecord_sources.write_from_tfds("celeb_a_hq/128", str(tmp_path / "o"), tfrecord_sources.ImageFolderOptions(8),
                                   tfds_data_dir=str(tmp_path / "tfds"))
     assert not (tmp_path / "o" / "manifest.json").exists()
 
@@ -250,10 +250,10 @@ def test_tfds_conversion_of_a_locally_prepared_dataset(tmp_path):
 
     tfds_dir = str(tmp_path / "tfds")
     TinyRectangles(data_dir=tfds_dir).download_and_prepare()
-    options = tfrecords.ImageFolderOptions(8, center_crop=True)
-    manifest = tfrecords.write_from_tfds("tiny_rectangles", str(tmp_path / "o"), options, tfds_data_dir=tfds_dir)
+    options = tfrecord_sources.ImageFolderOptions(8, center_crop=True)
+    manifest = tfrecord_sources.write_from_tfds("tiny_rectangles", str(tmp_path / "o"), options, tfds_data_dir=tfds_dir)
     assert manifest["count"] == 5 and manifest["resolutions"] == [4, 8]
     assert manifest["source"]["kind"] == "tfds"
     with pytest.raises(tfrecords.DatasetPreparationError, match=r"no usable images in tiny_rectangles \(5 not square \(10x12\); pass center_crop to crop it\)"):
-        tfrecords.write_from_tfds("tiny_rectangles", str(tmp_path / "o2"), tfrecords.ImageFolderOptions(8),
+        tfrecord_sources.write_from_tfds("tiny_rectangles", str(tmp_path / "o2"), tfrecord_sources.ImageFolderOptions(8),
                                   tfds_data_dir=tfds_dir, log=lambda line: None)

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from progressive_infogan import checkpoints, rundir, schedule, summaries, tfrecords, train
+from progressive_infogan import checkpoints, rundir, schedule, summaries, tfrecord_writer, tfrecords, train
 from progressive_infogan import config as configs
 from progressive_infogan.errors import UserError
 
@@ -210,7 +210,7 @@ def test_an_input_position_that_does_not_restore_restarts_the_pipeline(tmp_path,
 def _record_set(directory, count=64):
     """`count` images at 16 px (levels 4, 8, 16): the driver's phases 2 and 3 read r03 and r04."""
     images = np.random.default_rng(0).integers(0, 256, (count, 16, 16, 3), dtype=np.uint8)
-    with tfrecords.TFRecordSetWriter(str(directory), 16, prefix="faces") as writer:
+    with tfrecord_writer.TFRecordSetWriter(str(directory), 16, prefix="faces") as writer:
         for image in images:
             writer.add_image(image)
         writer.finish()
