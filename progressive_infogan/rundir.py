@@ -4,6 +4,8 @@
       config.json      the experiment (ExperimentConfig): written once, a resume must match it
       identity.json    what else the run is: absolute data path, dataset fingerprint, seed
       run_options.json how the latest launch ran (RunOptions): rewritten by each launch
+      launches.jsonl   one JSON object per launch: command line, host, versions, code, start step
+      train.log        the log lines of every launch, appended
       lock             pid, host and start of the training that holds the directory
       metrics.jsonl    one JSON object per evaluation, appended by `evaluate`
       checkpoints/     ckpt-<step>/ (checkpoints.py owns what is inside)
@@ -37,6 +39,8 @@ IDENTITY_FILE = "identity.json"
 RUN_OPTIONS_FILE = "run_options.json"
 LOCK_FILE = "lock"
 METRICS_FILE = "metrics.jsonl"
+LAUNCHES_FILE = "launches.jsonl"
+TRAIN_LOG_FILE = "train.log"
 CHECKPOINTS_DIR = "checkpoints"
 TENSORBOARD_DIR = "tensorboard"
 SAMPLES_DIR = "samples"
@@ -61,6 +65,14 @@ def export_dir(run_dir: str) -> str:
 
 def metrics_path(run_dir: str) -> str:
     return os.path.join(run_dir, METRICS_FILE)
+
+
+def launches_path(run_dir: str) -> str:
+    return os.path.join(run_dir, LAUNCHES_FILE)
+
+
+def train_log_path(run_dir: str) -> str:
+    return os.path.join(run_dir, TRAIN_LOG_FILE)
 
 
 # --- config.json ----------------------------------------------------------------------------
@@ -236,13 +248,13 @@ def resolve_recorded_path(run_dir: str, path: str) -> str:
     return path
 
 
-# --- metrics.jsonl --------------------------------------------------------------------------
+# --- JSON lines: metrics.jsonl, launches.jsonl ------------------------------------------------
 
-def append_metrics_line(run_dir: str, record: Mapping[str, Any]) -> None:
-    """Append one evaluation as one line, in a single write: concurrent evaluators' lines never
+def _append_line(path: str, record: Mapping[str, Any]) -> None:
+    """Append `record` as one line, in a single write: concurrent writers' lines never
     interleave. After a torn line (a killed writer) it starts a new line, so this one is intact."""
     line = (json.dumps(record, sort_keys=True) + "\n").encode()
-    descriptor = os.open(metrics_path(run_dir), os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
+    descriptor = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
     try:
         size = os.fstat(descriptor).st_size
         if size and os.pread(descriptor, 1, size - 1) != b"\n":
@@ -253,10 +265,9 @@ def append_metrics_line(run_dir: str, record: Mapping[str, Any]) -> None:
         os.close(descriptor)
 
 
-def read_metrics_lines(run_dir: str) -> List[Dict[str, Any]]:
-    """Every evaluation of a run, in file order ([] without a metrics.jsonl). A line that is not
-    a JSON object (a torn write) is skipped with a warning naming `path:line`."""
-    path = metrics_path(run_dir)
+def _read_lines(path: str) -> List[Dict[str, Any]]:
+    """Every record of a JSON-lines file, in file order ([] without the file). A line that is
+    not a JSON object (a torn write) is skipped with a warning naming `path:line`."""
     if not os.path.isfile(path):
         return []
     records = []
@@ -276,8 +287,28 @@ def read_metrics_lines(run_dir: str) -> List[Dict[str, Any]]:
     return records
 
 
+def append_metrics_line(run_dir: str, record: Mapping[str, Any]) -> None:
+    """Append one evaluation (evaluators may run concurrently on one run)."""
+    _append_line(metrics_path(run_dir), record)
+
+
+def read_metrics_lines(run_dir: str) -> List[Dict[str, Any]]:
+    """Every evaluation of a run, in file order; torn lines skipped with a warning."""
+    return _read_lines(metrics_path(run_dir))
+
+
 def has_metrics(run_dir: str) -> bool:
     return os.path.isfile(metrics_path(run_dir))
+
+
+def append_launch(run_dir: str, record: Mapping[str, Any]) -> None:
+    """Record one launch of training (provenance.launch_record), beside the earlier ones."""
+    _append_line(launches_path(run_dir), record)
+
+
+def read_launches(run_dir: str) -> List[Dict[str, Any]]:
+    """Every launch of a run, oldest first ([] for a run older than launches.jsonl)."""
+    return _read_lines(launches_path(run_dir))
 
 
 # --- lock -----------------------------------------------------------------------------------

@@ -21,7 +21,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from progressive_infogan import adam, checkpoints, growth, losses, networks, rundir, schedule, summaries, tfrecords
+from progressive_infogan import (adam, checkpoints, growth, losses, networks, provenance, rundir, schedule, summaries,
+                                 tfrecords)
 from progressive_infogan.config import PRECISIONS, STEPS, STRATEGIES, ExperimentConfig, RunOptions
 from progressive_infogan.latents import latents
 
@@ -276,7 +277,11 @@ def train(config: ExperimentConfig, options: RunOptions,
                                dataset_fingerprint=tfrecords.dataset_fingerprint(options.data_dir)
                                if options.data_dir else None)
     # Only the chief writes the run directory, so only it holds it.
-    with rundir.RunLock(options.model_dir) if chief else contextlib.nullcontext():
+    with contextlib.ExitStack() as holding:
+        if chief:
+            holding.enter_context(rundir.RunLock(options.model_dir))
+            # After the lock: a launch refused because another training holds the run logs nothing into it.
+            holding.enter_context(provenance.log_to_file(rundir.train_log_path(options.model_dir)))
         return _train_holding_the_run(config, options, strategy, dataset_fn, record_files, identity)
 
 
@@ -311,6 +316,9 @@ def _train_holding_the_run(config: ExperimentConfig, options: RunOptions, strate
     step = int(state.get("step", 0))
     if latest:
         log.info("resuming from %s (step %d of %d)", latest, step, total)
+    if chief:
+        rundir.append_launch(options.model_dir, provenance.launch_record(
+            start_step=step, dataset_fingerprint=identity.dataset_fingerprint))
     writer = (tf.summary.create_file_writer(rundir.tensorboard_dir(options.model_dir)) if chief
               else tf.summary.create_noop_writer())
     with _StopRequest() as stop:

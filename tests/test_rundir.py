@@ -62,6 +62,19 @@ def test_a_run_without_metrics_has_no_lines(tmp_path):
     assert rundir.read_metrics_lines(str(tmp_path)) == [] and not rundir.has_metrics(str(tmp_path))
 
 
+def test_launches_are_lines_of_their_own_file_and_survive_a_torn_one(tmp_path, caplog):
+    run_dir = str(tmp_path)
+    assert rundir.read_launches(run_dir) == []
+    rundir.append_launch(run_dir, {"start_step": 0})
+    with open(rundir.launches_path(run_dir), "a") as handle:
+        handle.write('{"start_step": 1')  # a launch killed mid-write
+    rundir.append_launch(run_dir, {"start_step": 5})
+    with caplog.at_level(logging.WARNING, logger="progressive_infogan"):
+        assert rundir.read_launches(run_dir) == [{"start_step": 0}, {"start_step": 5}]
+    assert f"{rundir.launches_path(run_dir)}:2: skipping a malformed line" in caplog.text
+    assert not rundir.has_metrics(run_dir)
+
+
 # --- identity -------------------------------------------------------------------------------
 
 def test_an_identity_is_recorded_once_and_a_different_one_refused(tmp_path, caplog):

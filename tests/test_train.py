@@ -2,6 +2,7 @@ import json
 import logging
 import os
 import re
+import socket
 import subprocess
 import sys
 
@@ -9,7 +10,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from progressive_infogan import checkpoints, rundir, schedule, summaries, tfrecords, train
+from progressive_infogan import checkpoints, provenance, rundir, schedule, summaries, tfrecords, train
 from progressive_infogan import config as configs
 from progressive_infogan.errors import UserError
 
@@ -270,6 +271,34 @@ def test_an_error_after_a_step_checkpoints_it_with_the_input_position(tmp_path, 
 
 # --- The run directory: lock, identity, records written only after the data is checked ----------
 
+def test_each_launch_appends_its_provenance_and_its_log_lines(tmp_path, caplog):
+    import datetime
+
+    import keras
+
+    with caplog.at_level(logging.INFO, logger="progressive_infogan"):
+        _train_in_process(tmp_path, stop_at_step=2, log_every_secs=0.0)
+        _train_in_process(tmp_path, stop_at_step=3, log_every_secs=0.0)
+    launches = rundir.read_launches(str(tmp_path))
+    assert [launch["start_step"] for launch in launches] == [0, 2]
+    first = launches[0]
+    assert first["argv"] == sys.argv and first["cwd"] == os.getcwd() and first["host"] == socket.gethostname()
+    assert datetime.datetime.fromisoformat(first["time"]).utcoffset() == datetime.timedelta(0)
+    assert {name: first["versions"][name] for name in ("python", "tensorflow", "keras", "numpy")} == {
+        "python": sys.version.split()[0], "tensorflow": tf.__version__, "keras": keras.__version__,
+        "numpy": np.__version__}
+    assert first["code_version"] == provenance.code_version() and first["dataset_fingerprint"] is None
+    log_text = (tmp_path / rundir.TRAIN_LOG_FILE).read_text()
+    assert "phase 2 step 2/12 (global 2)" in log_text and "phase 2 step 3/12 (global 3)" in log_text
+    assert f"resuming from {checkpoints.checkpoint_dir(str(tmp_path), 2)}" in log_text
+    # Removed after each training: a later one in this process does not write into this run's log.
+    log_path = str(tmp_path / rundir.TRAIN_LOG_FILE)
+    assert not [handler for handler in logging.getLogger().handlers if getattr(handler, "baseFilename", None) == log_path]
+    _train_in_process(tmp_path / "other", stop_at_step=1)
+    assert (tmp_path / rundir.TRAIN_LOG_FILE).read_text() == log_text
+
+
+
 def test_a_second_trainer_on_a_held_run_directory_is_refused(tmp_path):
     with rundir.RunLock(str(tmp_path)):  # another trainer holds it
         with pytest.raises(UserError, match=f"{tmp_path} is in use by pid {os.getpid()} on .* since "):
@@ -317,6 +346,7 @@ def test_a_resume_on_other_data_is_refused_and_paths_are_recorded_absolute(tmp_p
     identity = rundir.read_identity("run")
     assert identity.data_dir == str(tmp_path / "data") == rundir.read_run_options("run")["data_dir"]
     assert identity.dataset_fingerprint == tfrecords.dataset_fingerprint("data") and identity.seed == 0
+    assert rundir.read_launches("run")[0]["dataset_fingerprint"] == identity.dataset_fingerprint
     with pytest.raises(UserError, match="dataset fingerprint: stored .* given .*other"):
         _train_in_process("run", dataset_fn=None, data_dir=other, stop_at_step=3)
     # The same records elsewhere are the same data.
