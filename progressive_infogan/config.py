@@ -563,6 +563,6 @@ class RunOptions:
     summary_every_steps: int = 700  # TensorBoard scalars and sample grids
     log_every_secs: float = 30.0  # progress log line
     checkpoint_every_secs: float = 7200.0  # besides the checkpoint at each phase's end
-    keep_checkpoints: int = 3  # newest checkpoints kept
+    keep_checkpoints: int = 3  # newest checkpoints kept (0: all), besides each phase's final one
     stop_at_step: Optional[int] = None  # end the call (with a checkpoint) after this global step
     progress_bar: bool = True  # a progress bar per phase

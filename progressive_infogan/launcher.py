@@ -77,6 +77,8 @@ def define_flags(flag_values: flags.FlagValues) -> None:
                          flag_values=flag_values)
     flags.DEFINE_float("checkpoint_every_secs", 7200.0, "Checkpoint every N seconds (and at each phase's end).",
                        flag_values=flag_values)
+    flags.DEFINE_integer("keep_checkpoints", 3, "Newest checkpoints kept in <model_dir>/checkpoints (0: all); "
+                         "each phase's final checkpoint is kept besides them.", flag_values=flag_values)
     flags.DEFINE_float("log_every_secs", 30.0, "Progress line with images/s and ETA every N seconds.",
                        flag_values=flag_values)
     flags.DEFINE_bool("progress_bar", True, "Show a progress bar per phase.", flag_values=flag_values)

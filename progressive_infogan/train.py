@@ -362,7 +362,7 @@ def _restore_iterator(iterator, distributed, checkpoint: str):
         return iter(distributed)
 
 
-def _save(trainer: PhaseTrainer, iterator, step: int, alpha: float) -> str:
+def _save(trainer: PhaseTrainer, iterator, step: int, alpha: float, pin: bool = False) -> str:
     options = trainer.options
     state = {"phase": trainer.phase, "alpha": alpha, "experiment": trainer.config.name,
              "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
@@ -378,7 +378,7 @@ def _save(trainer: PhaseTrainer, iterator, step: int, alpha: float) -> str:
             log.warning("input pipeline position not saved (%s); a resume restarts it", error.message)
 
     return checkpoints.save_checkpoint(options.model_dir, step, trainer.state_arrays(), state,
-                                       write_extra=write_iterator, keep=options.keep_checkpoints)
+                                       write_extra=write_iterator, keep=options.keep_checkpoints, pin=pin)
 
 
 def _train_phase(trainer: PhaseTrainer, iterator, step: int, writer, stop: _StopRequest):
@@ -415,7 +415,8 @@ def _train_phase(trainer: PhaseTrainer, iterator, step: int, writer, stop: _Stop
             due = (step == end or stop.requested or stop_here
                    or time.time() - last_checkpoint > options.checkpoint_every_secs)
             if chief and due:
-                _save(trainer, iterator, step, alpha)
+                # Each phase's end is kept past the pruning: a later, larger --stop_after grows from it.
+                _save(trainer, iterator, step, alpha, pin=step == end)
                 saved, last_checkpoint = step, time.time()
             if chief and (step % options.summary_every_steps == 1 or step == end):
                 summaries.write_images(writer, step, trainer, real, alpha, fixed_latents)

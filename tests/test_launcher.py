@@ -103,3 +103,8 @@ def test_a_resume_without_data_dir_reads_the_recorded_data_not_a_new_default(tmp
 
 def test_allow_changed_data_is_a_run_option():
     assert _launch("--allow_changed_data").options == configs.RunOptions(model_dir="runs/x", allow_changed_data=True)
+
+
+def test_keep_checkpoints_is_a_run_option_defaulting_to_its_field():
+    assert _launch("--keep_checkpoints=5").options.keep_checkpoints == 5
+    assert _launch().options.keep_checkpoints == configs.RunOptions(model_dir="").keep_checkpoints == 3

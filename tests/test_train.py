@@ -293,7 +293,7 @@ def test_each_launch_appends_its_provenance_and_its_log_lines(tmp_path, caplog):
     assert f"resuming from {checkpoints.checkpoint_dir(str(tmp_path), 2)}" in log_text
     # Removed after each training: a later one in this process does not write into this run's log.
     log_path = str(tmp_path / rundir.TRAIN_LOG_FILE)
-    assert not [handler for handler in logging.getLogger().handlers if getattr(handler, "baseFilename", None) == log_path]
+    assert log_path not in [getattr(handler, "baseFilename", None) for handler in logging.getLogger().handlers]
     _train_in_process(tmp_path / "other", stop_at_step=1)
     assert (tmp_path / rundir.TRAIN_LOG_FILE).read_text() == log_text
 
