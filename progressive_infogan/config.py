@@ -291,6 +291,14 @@ def differences(stored: ExperimentConfig, current: ExperimentConfig) -> List[str
     return [f"{key}: stored {old[key]!r}, now {new[key]!r}" for key in sorted(old) if old[key] != new[key]]
 
 
+def grows(stored: ExperimentConfig, given: ExperimentConfig) -> bool:
+    """Whether `given` is `stored` with a later last phase and nothing else changed: a run of
+    `stored` goes on into the new phases from where it is. No phase's steps, batch or fade
+    depend on the phases after it, so those already trained are the same in both."""
+    return (given.schedule.stop_after > stored.schedule.stop_after
+            and not differences(stored.replace(schedule=dict(stop_after=given.schedule.stop_after)), given))
+
+
 def _accepts(annotation: Any, value: Any) -> bool:
     """Whether a JSON-parsed `value` fits a field's type (ints widen to float)."""
     if annotation is Any:

@@ -275,7 +275,8 @@ def train(config: ExperimentConfig, options: RunOptions,
         record_files = lambda phase: data.phase_record_paths(options.data_dir, phase, options.preprocessing)  # noqa: E731
     identity = rundir.Identity(data_dir=options.data_dir, seed=options.seed,
                                dataset_fingerprint=tfrecords.dataset_fingerprint(options.data_dir)
-                               if options.data_dir else None)
+                               if options.data_dir else None,
+                               drawing=tfrecords.dataset_drawing(options.data_dir) if options.data_dir else None)
     # Only the chief writes the run directory, so only it holds it.
     with contextlib.ExitStack() as holding:
         if chief:
@@ -291,13 +292,16 @@ def _open_run_directory(config: ExperimentConfig, options: RunOptions, identity:
     # A directory without a checkpoint holds no training to protect: the records of a start
     # that failed before its first checkpoint give way to this one's.
     started = checkpoints.has_any_checkpoint(model_dir)
+    redrawn = False
     if started:
         rundir.check_config(config, model_dir)
-        rundir.check_identity(model_dir, identity, allow_changes=options.allow_changed_data)
+        stored = rundir.check_identity(model_dir, identity, allow_changes=options.allow_changed_data)
+        # A run grown to a later phase trains on its dataset drawn larger: later resumes read that one.
+        redrawn = stored is not None and stored.drawn_larger(identity)
     for path in checkpoints.clear_partial(model_dir):
         log.info("removed %s, an interrupted checkpoint write", path)
     rundir.write_config(config, model_dir, replace=not started)
-    rundir.write_identity(model_dir, identity, replace=not started or options.allow_changed_data)
+    rundir.write_identity(model_dir, identity, replace=not started or options.allow_changed_data or redrawn)
     rundir.write_run_options(model_dir, options)
 
 

@@ -1,3 +1,4 @@
+import dataclasses
 import json
 import logging
 import os
@@ -373,6 +374,50 @@ def test_a_start_that_failed_before_its_first_checkpoint_does_not_bind_the_next(
     options = configs.RunOptions(model_dir=str(tmp_path), progress_bar=False, stop_at_step=2)
     assert train.train(changed, options, dataset_fn=train_driver.dataset_fn)["step"] == 2
     assert rundir.read_config(str(tmp_path)) == changed and rundir.run_seed(str(tmp_path)) == 0
+
+
+# Like the driver's CONFIG, with phase 4's batch small too: a run of it grows from phase 3 to 4.
+GROWABLE = configs.scaled_down(configs.preset("exp_consistency_30"), width_multiplier=1 / 32, images_per_phase=0,
+                               min_steps=12, stop_after=3, batch_sizes={2: 4, 3: 4, 4: 4})
+
+
+def test_a_finished_run_grows_to_a_later_phase_on_its_default_data_drawn_larger(tmp_path, caplog):
+    from progressive_infogan import launcher
+
+    size, grown = configs.size("smoke"), GROWABLE.replace(schedule=dict(stop_after=4))
+    run_dir = str(tmp_path / "run")
+    started_on = os.path.abspath(launcher.default_data_dir(size, GROWABLE, root=str(tmp_path / "data")))
+    options = configs.RunOptions(model_dir=run_dir, data_dir=started_on, summary_every_steps=5,
+                                 checkpoint_every_secs=0.0, progress_bar=False, keep_checkpoints=1)
+    assert train.train(GROWABLE, options)["finished"]
+    finished = schedule.total_steps(GROWABLE.schedule)
+
+    def pins():
+        return [(step, checkpoints.is_pinned(path)) for step, path in checkpoints.list_checkpoints(run_dir)]
+
+    assert pins() == [(12, True), (finished, True)]  # each phase's end, past keep_checkpoints=1
+
+    drawn = launcher.run_data_dir(run_dir, size, grown)  # what the launcher reads without --data_dir
+    assert os.path.basename(drawn) == "synthetic_faces-64x32"
+    for refused, data_dir in ((GROWABLE.replace(schedule=dict(stop_after=2)), started_on),
+                              (grown.replace(loss=dict(mi_weight=5.0)), drawn)):
+        with pytest.raises(UserError, match="different configuration"):
+            train.train(refused, dataclasses.replace(options, data_dir=data_dir))
+    assert rundir.read_config(run_dir) == GROWABLE
+
+    with caplog.at_level(logging.INFO, logger="progressive_infogan"):
+        result = train.train(grown, dataclasses.replace(options, data_dir=drawn))
+    assert result == {"step": schedule.total_steps(grown.schedule), "phase": 4, "finished": True,
+                      "stopped_by_signal": False}
+    assert f"resuming from {checkpoints.checkpoint_dir(run_dir, finished)}" in caplog.text
+    assert pins() == [(12, True), (finished, True), (result["step"], True)]
+    assert checkpoints.load_checkpoint(checkpoints.latest_checkpoint(run_dir))[1]["phase"] == 4
+    assert rundir.read_config(run_dir) == grown
+    # A later resume reads the larger drawing; the run remembers the one it started on.
+    assert rundir.read_identity(run_dir).data_dir == drawn == launcher.run_data_dir(run_dir, size, grown)
+    with open(os.path.join(run_dir, rundir.IDENTITY_FILE)) as handle:
+        assert [earlier["data_dir"] for earlier in json.load(handle)["earlier"]] == [started_on]
+    assert [launch["start_step"] for launch in rundir.read_launches(run_dir)] == [0, finished]
 
 
 def test_a_run_directory_of_before_identities_resumes(tmp_path):
