@@ -430,14 +430,14 @@ def _train_phase(trainer: PhaseTrainer, iterator, step: int, writer, stop: _Stop
     except Exception:
         progress.close()
         if chief and step != saved:
-            _save_after_failure(trainer, iterator, step, done_alpha, saved, failing)
+            _save_after_failure(trainer, iterator, step, done_alpha, saved, failing, pin=step == end)
         raise
     progress.close()
     return step, True
 
 
 def _save_after_failure(trainer: PhaseTrainer, iterator, step: int, alpha: float, saved: int,
-                        failing: Optional[str]) -> None:
+                        failing: Optional[str], pin: bool = False) -> None:
     """On an exception, checkpoint the last completed step, so that a rerun does not redo it all."""
     if failing == "step":
         # A step that fails midway may have updated some variables (BN statistics, one optimizer),
@@ -448,7 +448,7 @@ def _save_after_failure(trainer: PhaseTrainer, iterator, step: int, alpha: float
     log.error("checkpointing step %d, the last completed one, before stopping on the error", step)
     try:
         # After a failed read the input position is not that of `step`: the resume restarts the pipeline.
-        _save(trainer, iterator if failing is None else None, step, alpha)
+        _save(trainer, iterator if failing is None else None, step, alpha, pin=pin)
     except Exception as error:  # noqa: BLE001 - the original error is the one to raise
         log.error("could not checkpoint step %d: %s", step, error)
 

@@ -266,6 +266,23 @@ def test_an_error_after_a_step_checkpoints_it_with_the_input_position(tmp_path, 
         _train_in_process(tmp_path, checkpoint_every_secs=1e9)  # summaries at steps 1, 6, 11
     ((step, checkpoint),) = checkpoints.list_checkpoints(str(tmp_path))
     assert step == 6 and os.path.exists(os.path.join(checkpoint, "data.index"))
+    assert not checkpoints.is_pinned(checkpoint)
+
+
+def test_a_phase_s_end_checkpointed_on_an_error_is_pinned_too(tmp_path, monkeypatch):
+    write_step = summaries.write_step
+    end = schedule.phase_steps(train_driver.CONFIG.schedule, 2)
+
+    def failing_write_step(writer, step, *args):
+        if step == end:
+            raise OSError("No space left on device")
+        return write_step(writer, step, *args)
+
+    monkeypatch.setattr(summaries, "write_step", failing_write_step)
+    with pytest.raises(OSError, match="No space left"):
+        _train_in_process(tmp_path, checkpoint_every_secs=1e9)
+    ((step, checkpoint),) = checkpoints.list_checkpoints(str(tmp_path))
+    assert step == end and checkpoints.is_pinned(checkpoint)
 
 
 
