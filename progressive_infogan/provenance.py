@@ -116,7 +116,7 @@ def log_to_file(path: str) -> Iterator[logging.Handler]:
     """Append every log line of the process (the root logger's: the package's, absl's, TensorFlow's
     Python ones) to `path` while the block runs; the handler is removed after it, so that several
     trainings in one process (tests, notebooks) each log to their own file only."""
-    handler = logging.FileHandler(path, encoding="utf-8")
+    handler = logging.FileHandler(path, encoding="utf-8", delay=True)  # no file for a launch that logs nothing
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     root = logging.getLogger()
     root.addHandler(handler)
