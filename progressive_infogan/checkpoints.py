@@ -7,7 +7,9 @@ A checkpoint is a directory ``checkpoints/ckpt-<step>/`` holding
   growth imports, so resuming and growing share one mechanism;
 - ``state.json``: step, phase, the alpha of the last step, what else the loop needs, and
   the size and SHA-256 of every other file (``files``);
-- optionally ``data.*``: the tf.data iterator's position.
+- optionally ``data.*``: the tf.data iterator's position;
+- ``pinned`` (empty) in each phase's final checkpoint: `prune` keeps it besides the newest
+  ones, so a finished phase can be evaluated, exported or grown from later.
 
 It is written under a temporary name, synced to disk and renamed into place, so a killed
 write never leaves a checkpoint that can't be read. A checkpoint damaged afterwards (a
@@ -40,6 +42,7 @@ log = logging.getLogger("progressive_infogan")
 _NAME = re.compile(r"^ckpt-(\d+)$")
 VARIABLES_FILE = "variables.npz"
 STATE_FILE = "state.json"
+PINNED_FILE = "pinned"
 EMA_PREFIX = "ema/"
 PARTIAL_SUFFIX = ".partial"
 CORRUPT_SUFFIX = ".corrupt"
@@ -109,9 +112,25 @@ def clear_partial(run_dir: str) -> List[str]:
     return removed
 
 
+def is_pinned(path: str) -> bool:
+    return os.path.isfile(os.path.join(path, PINNED_FILE))
+
+
+def prune(run_dir: str, keep: int) -> List[str]:
+    """Remove the complete checkpoints older than the newest `keep` (0: keep all), except pinned
+    ones; returns the removed paths."""
+    removed = []
+    for _, old in list_checkpoints(run_dir)[:-keep] if keep else []:
+        if not is_pinned(old):
+            shutil.rmtree(old, ignore_errors=True)
+            removed.append(old)
+    return removed
+
+
 def save_checkpoint(run_dir: str, step: int, arrays: Mapping[str, np.ndarray], state: Mapping[str, Any],
-                    write_extra: Optional[Callable[[str], None]] = None, keep: int = 3) -> str:
-    """Atomically write checkpoint `step`; `write_extra(tmp_dir)` may add files. Keeps the newest `keep`."""
+                    write_extra: Optional[Callable[[str], None]] = None, keep: int = 3, pin: bool = False) -> str:
+    """Atomically write checkpoint `step`; `write_extra(tmp_dir)` may add files. Keeps the newest
+    `keep` and the pinned ones; with `pin` this one is pinned."""
     root = rundir.checkpoints_dir(run_dir)
     if not os.path.isdir(root):
         os.makedirs(root)
@@ -123,6 +142,9 @@ def save_checkpoint(run_dir: str, step: int, arrays: Mapping[str, np.ndarray], s
     np.savez(os.path.join(temporary, VARIABLES_FILE), **arrays)
     if write_extra is not None:
         write_extra(temporary)
+    if pin:
+        # Inside the directory before the rename: the checkpoint appears pinned or not at all.
+        open(os.path.join(temporary, PINNED_FILE), "w").close()
     files = {}
     for name in _relative_files(temporary):
         path = os.path.join(temporary, name)
@@ -138,8 +160,7 @@ def save_checkpoint(run_dir: str, step: int, arrays: Mapping[str, np.ndarray], s
         shutil.rmtree(final)
     os.replace(temporary, final)
     fsync_directory(root)
-    for _, old in list_checkpoints(run_dir)[:-keep] if keep else []:
-        shutil.rmtree(old, ignore_errors=True)
+    prune(run_dir, keep)
     return final
 
 

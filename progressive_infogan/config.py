@@ -294,6 +294,14 @@ def differences(stored: ExperimentConfig, current: ExperimentConfig) -> List[str
     return [f"{key}: stored {old[key]!r}, now {new[key]!r}" for key in sorted(old) if old[key] != new[key]]
 
 
+def grows(stored: ExperimentConfig, given: ExperimentConfig) -> bool:
+    """Whether `given` is `stored` with a later last phase and nothing else changed: a run of
+    `stored` goes on into the new phases from where it is. No phase's steps, batch or fade
+    depend on the phases after it, so those already trained are the same in both."""
+    return (given.schedule.stop_after > stored.schedule.stop_after
+            and not differences(stored.replace(schedule=dict(stop_after=given.schedule.stop_after)), given))
+
+
 def _accepts(annotation: Any, value: Any) -> bool:
     """Whether a JSON-parsed `value` fits a field's type (ints widen to float)."""
     if annotation is Any:
@@ -566,6 +574,6 @@ class RunOptions:
     summary_every_steps: int = 700  # TensorBoard scalars and sample grids
     log_every_secs: float = 30.0  # progress log line
     checkpoint_every_secs: float = 7200.0  # besides the checkpoint at each phase's end
-    keep_checkpoints: int = 3  # newest checkpoints kept
+    keep_checkpoints: int = 3  # newest checkpoints kept (0: all), besides each phase's final one
     stop_at_step: Optional[int] = None  # end the call (with a checkpoint) after this global step
     progress_bar: bool = True  # a progress bar per phase

@@ -25,7 +25,8 @@ def define_flags(flag_values: flags.FlagValues) -> None:
     flags.DEFINE_string("model_dir", None, "Run directory: config.json, checkpoints, TensorBoard events, samples. "
                         "Rerunning the same command resumes from its newest checkpoint.", flag_values=flag_values)
     flags.DEFINE_string("data_dir", None, "Directory of per-resolution TFRecords (data_prep/). Default: on a "
-                        "resume, the directory the run was started on; else the bundled synthetic faces in "
+                        "resume, the directory the run was started on (the same faces drawn larger beside it when a "
+                        "larger --stop_after grows a run past it); else the bundled synthetic faces in "
                         "data/synthetic_faces-<N>x<px>, prepared on first use.",
                         flag_values=flag_values)
     flags.DEFINE_bool("allow_changed_data", False, "Resume a run although --seed or the dataset (its manifest's "
@@ -38,7 +39,8 @@ def define_flags(flag_values: flags.FlagValues) -> None:
                       " ".join(f"{size.name}: {size.description}." for size in configs.SIZES.values())
                       + " A size also picks evaluate's protocol and the default dataset (config.SIZES).",
                       flag_values=flag_values)
-    flags.DEFINE_integer("stop_after", None, "Last phase to train (resolution 2^phase); default: the size's.",
+    flags.DEFINE_integer("stop_after", None, "Last phase to train (resolution 2^phase); default: the size's. "
+                         "A larger one than a run's grows it: it goes on into the new phases.",
                          flag_values=flag_values)
     flags.DEFINE_float("width_multiplier", None, "Scale every layer's channel count; default: the size's.",
                        flag_values=flag_values)
@@ -77,6 +79,8 @@ def define_flags(flag_values: flags.FlagValues) -> None:
                          flag_values=flag_values)
     flags.DEFINE_float("checkpoint_every_secs", 7200.0, "Checkpoint every N seconds (and at each phase's end).",
                        flag_values=flag_values)
+    flags.DEFINE_integer("keep_checkpoints", 3, "Newest checkpoints kept in <model_dir>/checkpoints (0: all); "
+                         "each phase's final checkpoint is kept besides them.", flag_values=flag_values)
     flags.DEFINE_float("log_every_secs", 30.0, "Progress line with images/s and ETA every N seconds.",
                        flag_values=flag_values)
     flags.DEFINE_bool("progress_bar", True, "Show a progress bar per phase.", flag_values=flag_values)
@@ -149,25 +153,40 @@ def launch_from_flags(name: str, flag_values: flags.FlagValues) -> Launch:
     return Launch(size=size, config=config, options=configs.RunOptions(**options), export=flag_values.export)
 
 
-def default_data_dir(size: configs.Size, config: configs.ExperimentConfig) -> str:
-    """The size's synthetic faces at the resolution `config` reads, prepared on first use."""
+def _default_resolution(config: configs.ExperimentConfig) -> int:
+    # The 'original' preprocessing reads one level above the last phase.
+    return 2 ** min(config.schedule.stop_after + 1, configs.MAX_PHASE)
+
+
+def _default_name(size: configs.Size, resolution: int) -> str:
+    return f"synthetic_faces-{size.dataset_images}x{resolution}"
+
+
+def default_data_dir(size: configs.Size, config: configs.ExperimentConfig, root: str = "data") -> str:
+    """The size's synthetic faces at the resolution `config` reads, in `root`, prepared on first use."""
     from progressive_infogan import synthetic_faces
 
-    # The 'original' preprocessing reads one level above the last phase.
-    resolution = 2 ** min(config.schedule.stop_after + 1, configs.MAX_PHASE)
-    directory = os.path.join("data", f"synthetic_faces-{size.dataset_images}x{resolution}")
+    resolution = _default_resolution(config)
+    directory = os.path.join(root, _default_name(size, resolution))
     synthetic_faces.ensure_synthetic_faces(directory, num_images=size.dataset_images, resolution=resolution, seed=0)
     return directory
 
 
-def run_data_dir(model_dir: str) -> Optional[str]:
+def run_data_dir(model_dir: str, size: configs.Size, config: configs.ExperimentConfig) -> Optional[str]:
     """The absolute data directory a run records, for a resume without --data_dir (None for a new run):
-    a default dataset built anew beside another working directory would finish the run on other data."""
+    a default dataset built anew beside another working directory would finish the run on other data.
+
+    A run started on the size's default dataset and grown past its resolution (a larger --stop_after)
+    gets that dataset drawn at the new resolution, beside the recorded one (rundir.Identity.drawn_larger)."""
     from progressive_infogan import rundir
 
     identity = rundir.read_identity(model_dir)
     if identity is None or not identity.data_dir:
         return None
+    smaller_defaults = {_default_name(size, 2 ** phase) for phase in range(configs.MIN_PHASE, configs.MAX_PHASE + 1)
+                        if 2 ** phase < _default_resolution(config)}
+    if os.path.basename(os.path.normpath(identity.data_dir)) in smaller_defaults:
+        return default_data_dir(size, config, root=os.path.dirname(identity.data_dir))
     if not os.path.isdir(identity.data_dir):
         raise UserError(f"{model_dir} was trained on {identity.data_dir}, which no longer exists; "
                         "pass --data_dir with the same dataset")
@@ -190,7 +209,7 @@ def main(name: str, flag_values: flags.FlagValues = flags.FLAGS) -> None:
                         "no GPU: expect it to take far longer (--size=quick runs in minutes on a CPU)")
     options = launch.options
     if not options.data_dir:
-        options = dataclasses.replace(options, data_dir=run_data_dir(options.model_dir)
+        options = dataclasses.replace(options, data_dir=run_data_dir(options.model_dir, launch.size, launch.config)
                                       or default_data_dir(launch.size, launch.config))
     result = train.train(launch.config, options)
     if result["stopped_by_signal"]:

@@ -1,9 +1,11 @@
 """A run directory's layout and its files: the only module that knows their names.
 
     <run_dir>/
-      config.json      the experiment (ExperimentConfig): written once, a resume must match it
-      identity.json    what else the run is: absolute data path, dataset fingerprint, seed
+      config.json      the experiment (ExperimentConfig): a resume must match it, or grow it (a later stop_after)
+      identity.json    what else the run is: absolute data path, dataset fingerprint (and drawing), seed
       run_options.json how the latest launch ran (RunOptions): rewritten by each launch
+      launches.jsonl   one JSON object per launch: command line, host, versions, code, start step
+      train.log        the log lines of every launch, appended
       lock             pid, host and start of the training that holds the directory
       metrics.jsonl    one JSON object per evaluation, appended by `evaluate`
       checkpoints/     ckpt-<step>/ (checkpoints.py owns what is inside)
@@ -37,6 +39,8 @@ IDENTITY_FILE = "identity.json"
 RUN_OPTIONS_FILE = "run_options.json"
 LOCK_FILE = "lock"
 METRICS_FILE = "metrics.jsonl"
+LAUNCHES_FILE = "launches.jsonl"
+TRAIN_LOG_FILE = "train.log"
 CHECKPOINTS_DIR = "checkpoints"
 TENSORBOARD_DIR = "tensorboard"
 SAMPLES_DIR = "samples"
@@ -63,6 +67,14 @@ def metrics_path(run_dir: str) -> str:
     return os.path.join(run_dir, METRICS_FILE)
 
 
+def launches_path(run_dir: str) -> str:
+    return os.path.join(run_dir, LAUNCHES_FILE)
+
+
+def train_log_path(run_dir: str) -> str:
+    return os.path.join(run_dir, TRAIN_LOG_FILE)
+
+
 # --- config.json ----------------------------------------------------------------------------
 
 def has_config(run_dir: str) -> bool:
@@ -84,34 +96,43 @@ def experiment_name(run_dir: str) -> Optional[str]:
 
 
 def check_config(config: configs.ExperimentConfig, run_dir: str) -> bool:
-    """Whether `run_dir` already records `config`; raises UserError if it records another."""
+    """Whether `run_dir` already records `config`, or one that `config` grows (configs.grows: a
+    larger stop_after only); raises UserError if it records another."""
     if not has_config(run_dir):
         return False
     # Parsed, not compared as text: a field added to the configs since the run started
     # reads as its default, so older runs still resume.
     stored = read_config(run_dir)
     changed = configs.differences(stored, config)
-    if changed:
+    if changed and not configs.grows(stored, config):
         raise UserError(
             f"{run_dir} holds a run of {stored.name} with a different configuration ({'; '.join(changed)}); "
-            "pass the same flags to resume it, or choose a new --model_dir")
+            "pass the same flags to resume it (a larger --stop_after alone grows it), or choose a new --model_dir")
     return True
 
 
 def write_config(config: configs.ExperimentConfig, run_dir: str, replace: bool = False) -> None:
-    """Record the run's experiment, once: a different one is refused (UserError), or with
-    `replace` (a directory without checkpoints, where a failed start left its config) replaced."""
-    if not replace and check_config(config, run_dir):
-        return
-    if replace and has_config(run_dir):
+    """Record the run's experiment: a different one is refused (UserError), one that grows the
+    recorded one (a larger stop_after) replaces it, and with `replace` (a directory without
+    checkpoints, where a failed start left its config) any one does."""
+    if has_config(run_dir):
         try:
-            changed = configs.differences(read_config(run_dir), config)
+            stored = read_config(run_dir)
         except (ValueError, KeyError, TypeError) as error:
-            changed = [f"unreadable: {error}"]
+            if not replace:
+                raise
+            stored, changed = None, [f"unreadable: {error}"]
+        else:
+            changed = configs.differences(stored, config)
         if not changed:
             return
-        log.warning("%s: replacing the %s of a start that wrote no checkpoint (%s)", run_dir, CONFIG_FILE,
-                    "; ".join(changed))
+        if replace:
+            log.warning("%s: replacing the %s of a start that wrote no checkpoint (%s)", run_dir, CONFIG_FILE,
+                        "; ".join(changed))
+        else:
+            check_config(config, run_dir)
+            log.info("%s: growing the run from phase %d to phase %d (%s)", run_dir, stored.schedule.stop_after,
+                     config.schedule.stop_after, CONFIG_FILE)
     files.write_text(os.path.join(run_dir, CONFIG_FILE), config.to_json())
 
 
@@ -137,12 +158,24 @@ class Identity:
     data_dir: str  # absolute; "" when the images come from code (train's dataset_fn)
     dataset_fingerprint: Optional[str]  # tfrecords.dataset_fingerprint; None without a manifest
     seed: int
+    drawing: Optional[Dict[str, Any]] = None  # tfrecords.dataset_drawing: a drawn dataset's settings
+
+    def drawn_larger(self, given: "Identity") -> bool:
+        """Whether `given`'s dataset is this one's drawn again at a higher resolution, with the
+        same generator and settings otherwise: the same faces, which a run grown to a later phase
+        (a larger stop_after) needs at that phase's resolution. Its fingerprint differs (each
+        level is rendered anew), yet it is the data the run was trained on."""
+        if not self.drawing or not given.drawing:
+            return False
+        rest = lambda drawing: {key: value for key, value in drawing.items() if key != "resolution"}  # noqa: E731
+        return (rest(self.drawing) == rest(given.drawing)
+                and given.drawing.get("resolution", 0) > self.drawing.get("resolution", 0))
 
     def differences(self, given: "Identity") -> List[str]:
         changed = []
         if self.seed != given.seed:
             changed.append(f"seed: stored {self.seed}, given {given.seed}")
-        if self.dataset_fingerprint != given.dataset_fingerprint:
+        if self.dataset_fingerprint != given.dataset_fingerprint and not self.drawn_larger(given):
             changed.append(f"dataset fingerprint: stored {self.dataset_fingerprint} ({self.data_dir or 'no data_dir'}), "
                            f"given {given.dataset_fingerprint} ({given.data_dir or 'no data_dir'})")
         elif self.dataset_fingerprint is None and self.data_dir and given.data_dir and self.data_dir != given.data_dir:
@@ -156,7 +189,7 @@ def read_identity(run_dir: str) -> Optional[Identity]:
     if stored is None:
         return None
     return Identity(data_dir=stored.get("data_dir", ""), dataset_fingerprint=stored.get("dataset_fingerprint"),
-                    seed=int(stored["seed"]))
+                    seed=int(stored["seed"]), drawing=stored.get("drawing"))
 
 
 def check_identity(run_dir: str, given: Identity, allow_changes: bool = False) -> Optional[Identity]:
@@ -166,8 +199,17 @@ def check_identity(run_dir: str, given: Identity, allow_changes: bool = False) -
     A run recorded before identities were (no identity.json) is checked against the seed of its
     run_options.json, the only part it recorded."""
     stored = read_identity(run_dir)
+    if stored is not None and stored.drawing is None and stored.data_dir:
+        # Recorded before drawings were: the manifest tells, while the data is still what was recorded.
+        from progressive_infogan import tfrecords
+
+        if stored.dataset_fingerprint and tfrecords.dataset_fingerprint(stored.data_dir) == stored.dataset_fingerprint:
+            stored = dataclasses.replace(stored, drawing=tfrecords.dataset_drawing(stored.data_dir))
     if stored is not None:
         changed = stored.differences(given)
+        if stored.drawn_larger(given):
+            log.info("%s: training on %s, its dataset drawn at %s px (was %s px at %s)", run_dir, given.data_dir,
+                     given.drawing.get("resolution"), stored.drawing.get("resolution"), stored.data_dir)
     else:
         options = read_run_options(run_dir)
         changed = ([f"seed: stored {options['seed']}, given {given.seed}"]
@@ -184,8 +226,8 @@ def check_identity(run_dir: str, given: Identity, allow_changes: bool = False) -
 
 def write_identity(run_dir: str, identity: Identity, replace: bool = False) -> None:
     """Record the identity once (a run recorded before identities were gets the first resume's).
-    With `replace` (a directory with no checkpoint, or an allowed change) it is rewritten; the
-    identities it replaces are kept in the record's `earlier` list."""
+    With `replace` (a directory with no checkpoint, an allowed change, or a dataset drawn larger)
+    it is rewritten; the identities it replaces are kept in the record's `earlier` list."""
     path = os.path.join(run_dir, IDENTITY_FILE)
     stored = files.read_json(path)
     if stored is not None:
@@ -236,13 +278,13 @@ def resolve_recorded_path(run_dir: str, path: str) -> str:
     return path
 
 
-# --- metrics.jsonl --------------------------------------------------------------------------
+# --- JSON lines: metrics.jsonl, launches.jsonl ------------------------------------------------
 
-def append_metrics_line(run_dir: str, record: Mapping[str, Any]) -> None:
-    """Append one evaluation as one line, in a single write: concurrent evaluators' lines never
+def _append_line(path: str, record: Mapping[str, Any]) -> None:
+    """Append `record` as one line, in a single write: concurrent writers' lines never
     interleave. After a torn line (a killed writer) it starts a new line, so this one is intact."""
     line = (json.dumps(record, sort_keys=True) + "\n").encode()
-    descriptor = os.open(metrics_path(run_dir), os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
+    descriptor = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
     try:
         size = os.fstat(descriptor).st_size
         if size and os.pread(descriptor, 1, size - 1) != b"\n":
@@ -253,10 +295,9 @@ def append_metrics_line(run_dir: str, record: Mapping[str, Any]) -> None:
         os.close(descriptor)
 
 
-def read_metrics_lines(run_dir: str) -> List[Dict[str, Any]]:
-    """Every evaluation of a run, in file order ([] without a metrics.jsonl). A line that is not
-    a JSON object (a torn write) is skipped with a warning naming `path:line`."""
-    path = metrics_path(run_dir)
+def _read_lines(path: str) -> List[Dict[str, Any]]:
+    """Every record of a JSON-lines file, in file order ([] without the file). A line that is
+    not a JSON object (a torn write) is skipped with a warning naming `path:line`."""
     if not os.path.isfile(path):
         return []
     records = []
@@ -276,8 +317,28 @@ def read_metrics_lines(run_dir: str) -> List[Dict[str, Any]]:
     return records
 
 
+def append_metrics_line(run_dir: str, record: Mapping[str, Any]) -> None:
+    """Append one evaluation (evaluators may run concurrently on one run)."""
+    _append_line(metrics_path(run_dir), record)
+
+
+def read_metrics_lines(run_dir: str) -> List[Dict[str, Any]]:
+    """Every evaluation of a run, in file order; torn lines skipped with a warning."""
+    return _read_lines(metrics_path(run_dir))
+
+
 def has_metrics(run_dir: str) -> bool:
     return os.path.isfile(metrics_path(run_dir))
+
+
+def append_launch(run_dir: str, record: Mapping[str, Any]) -> None:
+    """Record one launch of training (provenance.launch_record), beside the earlier ones."""
+    _append_line(launches_path(run_dir), record)
+
+
+def read_launches(run_dir: str) -> List[Dict[str, Any]]:
+    """Every launch of a run, oldest first ([] for a run older than launches.jsonl)."""
+    return _read_lines(launches_path(run_dir))
 
 
 # --- lock -----------------------------------------------------------------------------------

@@ -209,6 +209,14 @@ def dataset_fingerprint(data_dir: str) -> str | None:
     return hashlib.sha256(json.dumps(listed, sort_keys=True).encode()).hexdigest()
 
 
+def dataset_drawing(data_dir: str) -> dict | None:
+    """The settings a dataset drawn by code was drawn with (its manifest's "parameters", which
+    synthetic_faces records: generator, version, count, resolution, seed, ...); None for a dataset
+    prepared from image files, or without a manifest."""
+    parameters = (read_manifest(data_dir) or {}).get("parameters")
+    return parameters if isinstance(parameters, dict) else None
+
+
 def dataset_identity(data_dir: str) -> str:
     """A name for cached statistics of a dataset: its directory name and a hash of its
     manifest's file checksums (of its absolute path where there is no manifest)."""

@@ -21,7 +21,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from progressive_infogan import adam, checkpoints, growth, losses, networks, rundir, schedule, summaries, tfrecords
+from progressive_infogan import (adam, checkpoints, growth, losses, networks, provenance, rundir, schedule, summaries,
+                                 tfrecords)
 from progressive_infogan.config import PRECISIONS, STEPS, STRATEGIES, ExperimentConfig, RunOptions
 from progressive_infogan.latents import latents
 
@@ -274,9 +275,14 @@ def train(config: ExperimentConfig, options: RunOptions,
         record_files = lambda phase: data.phase_record_paths(options.data_dir, phase, options.preprocessing)  # noqa: E731
     identity = rundir.Identity(data_dir=options.data_dir, seed=options.seed,
                                dataset_fingerprint=tfrecords.dataset_fingerprint(options.data_dir)
-                               if options.data_dir else None)
+                               if options.data_dir else None,
+                               drawing=tfrecords.dataset_drawing(options.data_dir) if options.data_dir else None)
     # Only the chief writes the run directory, so only it holds it.
-    with rundir.RunLock(options.model_dir) if chief else contextlib.nullcontext():
+    with contextlib.ExitStack() as holding:
+        if chief:
+            holding.enter_context(rundir.RunLock(options.model_dir))
+            # After the lock: a launch refused because another training holds the run logs nothing into it.
+            holding.enter_context(provenance.log_to_file(rundir.train_log_path(options.model_dir)))
         return _train_holding_the_run(config, options, strategy, dataset_fn, record_files, identity)
 
 
@@ -286,13 +292,16 @@ def _open_run_directory(config: ExperimentConfig, options: RunOptions, identity:
     # A directory without a checkpoint holds no training to protect: the records of a start
     # that failed before its first checkpoint give way to this one's.
     started = checkpoints.has_any_checkpoint(model_dir)
+    redrawn = False
     if started:
         rundir.check_config(config, model_dir)
-        rundir.check_identity(model_dir, identity, allow_changes=options.allow_changed_data)
+        stored = rundir.check_identity(model_dir, identity, allow_changes=options.allow_changed_data)
+        # A run grown to a later phase trains on its dataset drawn larger: later resumes read that one.
+        redrawn = stored is not None and stored.drawn_larger(identity)
     for path in checkpoints.clear_partial(model_dir):
         log.info("removed %s, an interrupted checkpoint write", path)
     rundir.write_config(config, model_dir, replace=not started)
-    rundir.write_identity(model_dir, identity, replace=not started or options.allow_changed_data)
+    rundir.write_identity(model_dir, identity, replace=not started or options.allow_changed_data or redrawn)
     rundir.write_run_options(model_dir, options)
 
 
@@ -311,6 +320,9 @@ def _train_holding_the_run(config: ExperimentConfig, options: RunOptions, strate
     step = int(state.get("step", 0))
     if latest:
         log.info("resuming from %s (step %d of %d)", latest, step, total)
+    if chief:
+        rundir.append_launch(options.model_dir, provenance.launch_record(
+            start_step=step, dataset_fingerprint=identity.dataset_fingerprint))
     writer = (tf.summary.create_file_writer(rundir.tensorboard_dir(options.model_dir)) if chief
               else tf.summary.create_noop_writer())
     with _StopRequest() as stop:
@@ -355,7 +367,7 @@ def _restore_iterator(iterator, distributed, checkpoint: str):
         return iter(distributed)
 
 
-def _save(trainer: PhaseTrainer, iterator, step: int, alpha: float) -> str:
+def _save(trainer: PhaseTrainer, iterator, step: int, alpha: float, pin: bool = False) -> str:
     options = trainer.options
     state = {"phase": trainer.phase, "alpha": alpha, "experiment": trainer.config.name,
              "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
@@ -373,7 +385,7 @@ def _save(trainer: PhaseTrainer, iterator, step: int, alpha: float) -> str:
             log.warning("input pipeline position not saved (%s); a resume restarts it", message)
 
     return checkpoints.save_checkpoint(options.model_dir, step, trainer.state_arrays(), state,
-                                       write_extra=write_iterator, keep=options.keep_checkpoints)
+                                       write_extra=write_iterator, keep=options.keep_checkpoints, pin=pin)
 
 
 def _train_phase(trainer: PhaseTrainer, iterator, step: int, writer, stop: _StopRequest):
@@ -410,7 +422,8 @@ def _train_phase(trainer: PhaseTrainer, iterator, step: int, writer, stop: _Stop
             due = (step == end or stop.requested or stop_here
                    or time.time() - last_checkpoint > options.checkpoint_every_secs)
             if chief and due:
-                _save(trainer, iterator, step, alpha)
+                # Each phase's end is kept past the pruning: a later, larger --stop_after grows from it.
+                _save(trainer, iterator, step, alpha, pin=step == end)
                 saved, last_checkpoint = step, time.time()
             if chief and (step % options.summary_every_steps == 1 or step == end):
                 summaries.write_images(writer, step, trainer, real, alpha, fixed_latents)
@@ -420,14 +433,14 @@ def _train_phase(trainer: PhaseTrainer, iterator, step: int, writer, stop: _Stop
     except Exception:
         progress.close()
         if chief and step != saved:
-            _save_after_failure(trainer, iterator, step, done_alpha, saved, failing)
+            _save_after_failure(trainer, iterator, step, done_alpha, saved, failing, pin=step == end)
         raise
     progress.close()
     return step, True
 
 
 def _save_after_failure(trainer: PhaseTrainer, iterator, step: int, alpha: float, saved: int,
-                        failing: Optional[str]) -> None:
+                        failing: Optional[str], pin: bool = False) -> None:
     """On an exception, checkpoint the last completed step, so that a rerun does not redo it all."""
     if failing == "step":
         # A step that fails midway may have updated some variables (BN statistics, one optimizer),
@@ -438,7 +451,7 @@ def _save_after_failure(trainer: PhaseTrainer, iterator, step: int, alpha: float
     log.error("checkpointing step %d, the last completed one, before stopping on the error", step)
     try:
         # After a failed read the input position is not that of `step`: the resume restarts the pipeline.
-        _save(trainer, iterator if failing is None else None, step, alpha)
+        _save(trainer, iterator if failing is None else None, step, alpha, pin=pin)
     except Exception as error:  # noqa: BLE001 - the original error is the one to raise
         log.error("could not checkpoint step %d: %s", step, error)
 

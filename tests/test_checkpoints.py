@@ -34,6 +34,23 @@ def test_only_the_newest_checkpoints_are_kept(tmp_path):
     assert checkpoints.latest_checkpoint(str(tmp_path / "empty")) is None
 
 
+def test_pinned_checkpoints_survive_the_pruning_and_the_others_go(tmp_path):
+    run_dir = str(tmp_path)
+    for step in (10, 20, 30, 40, 50):
+        checkpoints.save_checkpoint(run_dir, step, {"a": np.full(2, step)}, {"phase": 2, "alpha": 1.0}, keep=2,
+                                    pin=step in (10, 30))
+    assert [step for step, _ in checkpoints.list_checkpoints(run_dir)] == [10, 30, 40, 50]
+    pinned = [checkpoints.is_pinned(path) for _, path in checkpoints.list_checkpoints(run_dir)]
+    assert pinned == [True, True, False, False]
+    # The marker is part of the checkpoint: listed, checked, and the checkpoint still loads.
+    arrays, state = checkpoints.load_checkpoint(checkpoints.checkpoint_dir(run_dir, 10))
+    assert arrays["a"].tolist() == [10, 10] and state["step"] == 10
+    # The newest `keep` count pinned ones too: a pruning to 1 leaves the pins and the newest.
+    assert checkpoints.prune(run_dir, 1) == [checkpoints.checkpoint_dir(run_dir, 40)]
+    assert [step for step, _ in checkpoints.list_checkpoints(run_dir)] == [10, 30, 50]
+    assert checkpoints.prune(run_dir, 0) == [] and len(checkpoints.list_checkpoints(run_dir)) == 3
+
+
 def test_ema_arrays_put_the_shadows_in_place_of_the_generator_weights():
     arrays = {"generator/block_2/dense/kernel": np.zeros(2), "generator/block_2/dense_norm/moving_mean": np.ones(2),
               "ema/generator/block_2/dense/kernel": np.full(2, 0.5), "discriminator/head/dense/kernel": np.ones(3)}

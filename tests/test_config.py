@@ -94,6 +94,18 @@ def test_differences_name_each_changed_field():
     assert configs.differences(config, config) == []
 
 
+def test_a_config_grows_by_a_later_last_phase_only():
+    stored = configs.preset("exp_condition").replace(schedule=dict(stop_after=4))
+    later = stored.replace(schedule=dict(stop_after=5))
+    assert configs.grows(stored, later) and configs.grows(stored, stored.replace(schedule=dict(stop_after=7)))
+    assert not configs.grows(stored, stored)
+    assert not configs.grows(later, stored)  # an earlier last phase
+    assert not configs.grows(stored, later.replace(loss=dict(mi_weight=5.0)))
+    assert not configs.grows(stored, later.replace(schedule=dict(min_steps=10)))
+    # A schedule as long as the later one: the phases trained so far take the same steps in both.
+    assert schedule.phase_start(later.schedule, 5) == schedule.total_steps(stored.schedule)
+
+
 def test_a_stored_config_without_a_newer_field_reads_as_its_default():
     config = configs.preset("exp_vanilla")
     raw = json.loads(config.to_json())

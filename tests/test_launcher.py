@@ -88,18 +88,51 @@ def test_a_resume_without_data_dir_reads_the_recorded_data_not_a_new_default(tmp
     from progressive_infogan import rundir
     from progressive_infogan.errors import UserError
 
+    size = configs.size("smoke")
+    config = launcher.experiment_config("exp_condition", size)
     run_dir, data_dir = str(tmp_path / "run"), str(tmp_path / "data")
-    assert launcher.run_data_dir(run_dir) is None  # a new run: the size's default dataset
+    assert launcher.run_data_dir(run_dir, size, config) is None  # a new run: the size's default dataset
     os.makedirs(data_dir)
     rundir.write_identity(str(tmp_path), rundir.Identity(data_dir="", dataset_fingerprint=None, seed=0))
-    assert launcher.run_data_dir(str(tmp_path)) is None  # trained on images from code
+    assert launcher.run_data_dir(str(tmp_path), size, config) is None  # trained on images from code
     os.makedirs(run_dir)
     rundir.write_identity(run_dir, rundir.Identity(data_dir=data_dir, dataset_fingerprint="f", seed=0))
-    assert launcher.run_data_dir(run_dir) == data_dir
+    assert launcher.run_data_dir(run_dir, size, config) == data_dir
     os.rmdir(data_dir)
     with pytest.raises(UserError, match=f"{run_dir} was trained on {data_dir}, which no longer exists"):
-        launcher.run_data_dir(run_dir)
+        launcher.run_data_dir(run_dir, size, config)
+
+
+def test_a_run_grown_past_its_default_dataset_gets_the_same_faces_drawn_larger_beside_it(tmp_path):
+    from progressive_infogan import rundir, tfrecords
+
+    size = configs.size("smoke")  # 64 faces
+    small = launcher.experiment_config("exp_condition", size, stop_after=3)
+    grown = launcher.experiment_config("exp_condition", size, stop_after=4)
+    started_on = os.path.abspath(launcher.default_data_dir(size, small, root=str(tmp_path / "data")))
+    assert os.path.basename(started_on) == "synthetic_faces-64x16"
+
+    def identity(data_dir):
+        return rundir.Identity(data_dir=data_dir, dataset_fingerprint=tfrecords.dataset_fingerprint(data_dir), seed=0,
+                               drawing=tfrecords.dataset_drawing(data_dir))
+
+    run_dir = str(tmp_path / "run")
+    os.makedirs(run_dir)
+    rundir.write_identity(run_dir, identity(started_on))
+    assert launcher.run_data_dir(run_dir, size, small) == started_on  # not grown: the recorded data
+    drawn = launcher.run_data_dir(run_dir, size, grown)
+    assert drawn == str(tmp_path / "data" / "synthetic_faces-64x32")
+    assert tfrecords.read_manifest(drawn)["max_resolution"] == 32
+    # The identity check takes it for the data the run was trained on; another drawing it refuses.
+    assert rundir.check_identity(run_dir, identity(drawn)) == identity(started_on)
+    other = launcher.experiment_config("exp_condition", configs.size("quick"), stop_after=4)
+    assert launcher.run_data_dir(run_dir, configs.size("quick"), other) == started_on  # not the quick size's default
 
 
 def test_allow_changed_data_is_a_run_option():
     assert _launch("--allow_changed_data").options == configs.RunOptions(model_dir="runs/x", allow_changed_data=True)
+
+
+def test_keep_checkpoints_is_a_run_option_defaulting_to_its_field():
+    assert _launch("--keep_checkpoints=5").options.keep_checkpoints == 5
+    assert _launch().options.keep_checkpoints == configs.RunOptions(model_dir="").keep_checkpoints == 3

@@ -1,5 +1,6 @@
 """The run directory's files (rundir.py): config and identity records, metric lines, the lock."""
 
+import dataclasses
 import json
 import logging
 import os
@@ -8,7 +9,7 @@ import sys
 
 import pytest
 
-from progressive_infogan import rundir
+from progressive_infogan import rundir, tfrecords
 from progressive_infogan import config as configs
 from progressive_infogan.errors import UserError
 
@@ -21,6 +22,20 @@ def test_a_run_directory_refuses_a_different_config(tmp_path):
     rundir.write_config(config, str(tmp_path))
     with pytest.raises(ValueError, match=r"different configuration \(loss.consistency_weight: stored 30.0, now 300.0\)"):
         rundir.write_config(config.replace(loss=dict(consistency_weight=300.0)), str(tmp_path))
+
+
+def test_a_recorded_config_is_rewritten_only_to_grow_it(tmp_path, caplog):
+    config = train_driver.CONFIG  # stop_after 3
+    rundir.write_config(config, str(tmp_path))
+    grown = config.replace(schedule=dict(stop_after=4))
+    assert rundir.check_config(grown, str(tmp_path))
+    with caplog.at_level(logging.INFO, logger="progressive_infogan"):
+        rundir.write_config(grown, str(tmp_path))
+    assert rundir.read_config(str(tmp_path)) == grown and "growing the run from phase 3 to phase 4" in caplog.text
+    for refused in (config, grown.replace(schedule=dict(stop_after=5), loss=dict(consistency_weight=300.0))):
+        with pytest.raises(UserError, match=r"different configuration \(.*schedule.stop_after: stored 4, now"):
+            rundir.write_config(refused, str(tmp_path))
+    assert rundir.read_config(str(tmp_path)) == grown
 
 
 def test_a_config_left_by_a_failed_start_can_be_replaced(tmp_path):
@@ -62,6 +77,19 @@ def test_a_run_without_metrics_has_no_lines(tmp_path):
     assert rundir.read_metrics_lines(str(tmp_path)) == [] and not rundir.has_metrics(str(tmp_path))
 
 
+def test_launches_are_lines_of_their_own_file_and_survive_a_torn_one(tmp_path, caplog):
+    run_dir = str(tmp_path)
+    assert rundir.read_launches(run_dir) == []
+    rundir.append_launch(run_dir, {"start_step": 0})
+    with open(rundir.launches_path(run_dir), "a") as handle:
+        handle.write('{"start_step": 1')  # a launch killed mid-write
+    rundir.append_launch(run_dir, {"start_step": 5})
+    with caplog.at_level(logging.WARNING, logger="progressive_infogan"):
+        assert rundir.read_launches(run_dir) == [{"start_step": 0}, {"start_step": 5}]
+    assert f"{rundir.launches_path(run_dir)}:2: skipping a malformed line" in caplog.text
+    assert not rundir.has_metrics(run_dir)
+
+
 # --- identity -------------------------------------------------------------------------------
 
 def test_an_identity_is_recorded_once_and_a_different_one_refused(tmp_path, caplog):
@@ -85,6 +113,53 @@ def test_an_identity_is_recorded_once_and_a_different_one_refused(tmp_path, capl
     with open(os.path.join(run_dir, rundir.IDENTITY_FILE)) as handle:
         record = json.load(handle)
     assert record["dataset_fingerprint"] == "def" and record["earlier"][0]["dataset_fingerprint"] == "abc"
+
+
+DRAWING = {"generator": "synthetic_faces", "version": 1, "num_images": 64, "resolution": 16, "seed": 0}
+
+
+def test_the_same_dataset_drawn_larger_is_the_same_identity_and_nothing_else_is():
+    stored = rundir.Identity(data_dir="/data/x16", dataset_fingerprint="f16", seed=0, drawing=DRAWING)
+    larger = rundir.Identity(data_dir="/data/x32", dataset_fingerprint="f32", seed=0,
+                             drawing=dict(DRAWING, resolution=32))
+    assert stored.drawn_larger(larger) and stored.differences(larger) == []
+    refused = {
+        "smaller": dict(DRAWING, resolution=8),
+        "other faces": dict(DRAWING, resolution=32, seed=1),
+        "more faces": dict(DRAWING, resolution=32, num_images=128),
+        "prepared from files": None,
+    }
+    for why, drawing in refused.items():
+        given = rundir.Identity(data_dir="/data/y", dataset_fingerprint="g", seed=0, drawing=drawing)
+        assert stored.differences(given) == ["dataset fingerprint: stored f16 (/data/x16), given g (/data/y)"], why
+    assert rundir.Identity(data_dir="/data/x16", dataset_fingerprint="f16", seed=0).differences(larger)  # no drawing
+    assert stored.differences(dataclasses.replace(larger, seed=1)) == ["seed: stored 0, given 1"]
+
+
+def _manifest_dir(directory, drawing):
+    os.makedirs(directory)
+    files = {f"faces-r0{level}.tfrecords": {"bytes": level, "sha256": str(drawing["resolution"])} for level in (2, 3)}
+    with open(os.path.join(directory, "manifest.json"), "w") as handle:
+        json.dump({"files": files, "parameters": drawing, "complete": True}, handle)
+    return str(directory)
+
+
+def test_a_run_recorded_before_drawings_reads_its_drawing_from_its_data(tmp_path):
+    started_on = _manifest_dir(tmp_path / "x16", DRAWING)
+    larger = _manifest_dir(tmp_path / "x32", dict(DRAWING, resolution=32))
+    fingerprint = tfrecords.dataset_fingerprint(started_on)
+    rundir.write_identity(str(tmp_path), rundir.Identity(data_dir=started_on, dataset_fingerprint=fingerprint, seed=0))
+    given = rundir.Identity(data_dir=larger, dataset_fingerprint=tfrecords.dataset_fingerprint(larger), seed=0,
+                            drawing=tfrecords.dataset_drawing(larger))
+    assert rundir.check_identity(str(tmp_path), given).drawing == DRAWING
+    # Data changed since it was recorded tells nothing about what the run was trained on.
+    with open(os.path.join(started_on, "manifest.json")) as handle:
+        manifest = json.load(handle)
+    manifest["files"]["faces-r02.tfrecords"]["bytes"] = 5
+    with open(os.path.join(started_on, "manifest.json"), "w") as handle:
+        json.dump(manifest, handle)
+    with pytest.raises(UserError, match="dataset fingerprint"):
+        rundir.check_identity(str(tmp_path), given)
 
 
 def test_without_manifests_the_data_path_is_the_identity(tmp_path):

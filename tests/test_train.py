@@ -1,6 +1,8 @@
+import dataclasses
 import json
 import logging
 import os
+import socket
 import subprocess
 import sys
 
@@ -8,7 +10,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from progressive_infogan import checkpoints, rundir, schedule, summaries, tfrecord_writer, tfrecords, train
+from progressive_infogan import checkpoints, provenance, rundir, schedule, summaries, tfrecord_writer, tfrecords, train
 from progressive_infogan import config as configs
 from progressive_infogan.errors import UserError
 
@@ -256,11 +258,56 @@ def test_an_error_after_a_step_checkpoints_it_with_the_input_position(tmp_path, 
         _train_in_process(tmp_path, checkpoint_every_secs=1e9)  # summaries at steps 1, 6, 11
     ((step, checkpoint),) = checkpoints.list_checkpoints(str(tmp_path))
     assert step == 6 and os.path.exists(os.path.join(checkpoint, "data.index"))
+    assert not checkpoints.is_pinned(checkpoint)
+
+
+def test_a_phase_s_end_checkpointed_on_an_error_is_pinned_too(tmp_path, monkeypatch):
+    write_step = summaries.write_step
+    end = schedule.phase_steps(train_driver.CONFIG.schedule, 2)
+
+    def failing_write_step(writer, step, *args):
+        if step == end:
+            raise OSError("No space left on device")
+        return write_step(writer, step, *args)
+
+    monkeypatch.setattr(summaries, "write_step", failing_write_step)
+    with pytest.raises(OSError, match="No space left"):
+        _train_in_process(tmp_path, checkpoint_every_secs=1e9)
+    ((step, checkpoint),) = checkpoints.list_checkpoints(str(tmp_path))
+    assert step == end and checkpoints.is_pinned(checkpoint)
 
 
 
 
 # --- The run directory: lock, identity, records written only after the data is checked ----------
+
+def test_each_launch_appends_its_provenance_and_its_log_lines(tmp_path, caplog):
+    import datetime
+
+    import keras
+
+    with caplog.at_level(logging.INFO, logger="progressive_infogan"):
+        _train_in_process(tmp_path, stop_at_step=2, log_every_secs=0.0)
+        _train_in_process(tmp_path, stop_at_step=3, log_every_secs=0.0)
+    launches = rundir.read_launches(str(tmp_path))
+    assert [launch["start_step"] for launch in launches] == [0, 2]
+    first = launches[0]
+    assert first["argv"] == sys.argv and first["cwd"] == os.getcwd() and first["host"] == socket.gethostname()
+    assert datetime.datetime.fromisoformat(first["time"]).utcoffset() == datetime.timedelta(0)
+    assert {name: first["versions"][name] for name in ("python", "tensorflow", "keras", "numpy")} == {
+        "python": sys.version.split()[0], "tensorflow": tf.__version__, "keras": keras.__version__,
+        "numpy": np.__version__}
+    assert first["code_version"] == provenance.code_version() and first["dataset_fingerprint"] is None
+    log_text = (tmp_path / rundir.TRAIN_LOG_FILE).read_text()
+    assert "phase 2 step 2/12 (global 2)" in log_text and "phase 2 step 3/12 (global 3)" in log_text
+    assert f"resuming from {checkpoints.checkpoint_dir(str(tmp_path), 2)}" in log_text
+    # Removed after each training: a later one in this process does not write into this run's log.
+    log_path = str(tmp_path / rundir.TRAIN_LOG_FILE)
+    assert log_path not in [getattr(handler, "baseFilename", None) for handler in logging.getLogger().handlers]
+    _train_in_process(tmp_path / "other", stop_at_step=1)
+    assert (tmp_path / rundir.TRAIN_LOG_FILE).read_text() == log_text
+
+
 
 def test_a_second_trainer_on_a_held_run_directory_is_refused(tmp_path):
     with rundir.RunLock(str(tmp_path)):  # another trainer holds it
@@ -309,6 +356,7 @@ def test_a_resume_on_other_data_is_refused_and_paths_are_recorded_absolute(tmp_p
     identity = rundir.read_identity("run")
     assert identity.data_dir == str(tmp_path / "data") == rundir.read_run_options("run")["data_dir"]
     assert identity.dataset_fingerprint == tfrecords.dataset_fingerprint("data") and identity.seed == 0
+    assert rundir.read_launches("run")[0]["dataset_fingerprint"] == identity.dataset_fingerprint
     with pytest.raises(UserError, match="dataset fingerprint: stored .* given .*other"):
         _train_in_process("run", dataset_fn=None, data_dir=other, stop_at_step=3)
     # The same records elsewhere are the same data.
@@ -335,6 +383,50 @@ def test_a_start_that_failed_before_its_first_checkpoint_does_not_bind_the_next(
     options = configs.RunOptions(model_dir=str(tmp_path), progress_bar=False, stop_at_step=2)
     assert train.train(changed, options, dataset_fn=train_driver.dataset_fn)["step"] == 2
     assert rundir.read_config(str(tmp_path)) == changed and rundir.run_seed(str(tmp_path)) == 0
+
+
+# Like the driver's CONFIG, with phase 4's batch small too: a run of it grows from phase 3 to 4.
+GROWABLE = configs.scaled_down(configs.preset("exp_consistency_30"), width_multiplier=1 / 32, images_per_phase=0,
+                               min_steps=12, stop_after=3, batch_sizes={2: 4, 3: 4, 4: 4})
+
+
+def test_a_finished_run_grows_to_a_later_phase_on_its_default_data_drawn_larger(tmp_path, caplog):
+    from progressive_infogan import launcher
+
+    size, grown = configs.size("smoke"), GROWABLE.replace(schedule=dict(stop_after=4))
+    run_dir = str(tmp_path / "run")
+    started_on = os.path.abspath(launcher.default_data_dir(size, GROWABLE, root=str(tmp_path / "data")))
+    options = configs.RunOptions(model_dir=run_dir, data_dir=started_on, summary_every_steps=5,
+                                 checkpoint_every_secs=0.0, progress_bar=False, keep_checkpoints=1)
+    assert train.train(GROWABLE, options)["finished"]
+    finished = schedule.total_steps(GROWABLE.schedule)
+
+    def pins():
+        return [(step, checkpoints.is_pinned(path)) for step, path in checkpoints.list_checkpoints(run_dir)]
+
+    assert pins() == [(12, True), (finished, True)]  # each phase's end, past keep_checkpoints=1
+
+    drawn = launcher.run_data_dir(run_dir, size, grown)  # what the launcher reads without --data_dir
+    assert os.path.basename(drawn) == "synthetic_faces-64x32"
+    for refused, data_dir in ((GROWABLE.replace(schedule=dict(stop_after=2)), started_on),
+                              (grown.replace(loss=dict(mi_weight=5.0)), drawn)):
+        with pytest.raises(UserError, match="different configuration"):
+            train.train(refused, dataclasses.replace(options, data_dir=data_dir))
+    assert rundir.read_config(run_dir) == GROWABLE
+
+    with caplog.at_level(logging.INFO, logger="progressive_infogan"):
+        result = train.train(grown, dataclasses.replace(options, data_dir=drawn))
+    assert result == {"step": schedule.total_steps(grown.schedule), "phase": 4, "finished": True,
+                      "stopped_by_signal": False}
+    assert f"resuming from {checkpoints.checkpoint_dir(run_dir, finished)}" in caplog.text
+    assert pins() == [(12, True), (finished, True), (result["step"], True)]
+    assert checkpoints.load_checkpoint(checkpoints.latest_checkpoint(run_dir))[1]["phase"] == 4
+    assert rundir.read_config(run_dir) == grown
+    # A later resume reads the larger drawing; the run remembers the one it started on.
+    assert rundir.read_identity(run_dir).data_dir == drawn == launcher.run_data_dir(run_dir, size, grown)
+    with open(os.path.join(run_dir, rundir.IDENTITY_FILE)) as handle:
+        assert [earlier["data_dir"] for earlier in json.load(handle)["earlier"]] == [started_on]
+    assert [launch["start_step"] for launch in rundir.read_launches(run_dir)] == [0, finished]
 
 
 def test_a_run_directory_of_before_identities_resumes(tmp_path):
