@@ -21,9 +21,9 @@
 #
 # Resumable: rerun the same command to continue. A finished run is not retrained (its script
 # resumes at its last step and returns) and a finished evaluation is skipped, so the evidence
-# can be built over several sittings. Each evaluated run's record (config.json, run_options.json,
-# metrics.jsonl) is copied to RESULTS_DIR/runs/<run>/, and the tables are built from those
-# records: commit them, and a later sitting on another machine skips those runs.
+# can be built over several sittings. Each evaluated run's record (config.json, identity.json,
+# run_options.json, launches.jsonl, metrics.jsonl) is copied to RESULTS_DIR/runs/<run>/, and
+# the tables are built from those records: commit them, and a later sitting on another machine skips those runs.
 # A run that stops early (SIGTERM: its script exits 75)
 # stops this script, with the same code, before its evaluation.
 #
@@ -92,9 +92,9 @@ for experiment in $experiments; do
     run_dir="$runs_root/$experiment"
     [ "$seed" != 0 ] && run_dir="${run_dir}_seed$seed"
     script="experiments/$experiment.py"
-    # A run's record (config, run options, metrics) is kept in the results, which are committed;
-    # its checkpoints are not. A run recorded in an earlier sitting, perhaps on another machine,
-    # is not retrained.
+    # A run's record (config, identity, run options, launches, metrics) is kept in the results,
+    # which are committed; its checkpoints are not. A run recorded in an earlier sitting, perhaps
+    # on another machine, is not retrained.
     record="$records_dir/$(basename "$run_dir")"
     if [ ! -d "$run_dir" ] && [ -s "$record/metrics.jsonl" ]; then
       echo "== $experiment seed $seed: finished in an earlier sitting (record $record); not retrained"
@@ -119,7 +119,7 @@ for experiment in $experiments; do
     "$PYTHON" -m progressive_infogan.evaluate --run_dir="$run_dir" --protocol="$protocol" --metrics="$metrics" \
       --skip_if_done
     mkdir -p "$record"
-    for file in config.json identity.json run_options.json metrics.jsonl; do
+    for file in config.json identity.json run_options.json launches.jsonl metrics.jsonl; do
       if [ -f "$run_dir/$file" ]; then cp "$run_dir/$file" "$record/"; fi
     done
   done

@@ -124,6 +124,8 @@ def test_reproduce_smoke_trains_evaluates_and_writes_the_tables(tmp_path, tiny_f
     assert len((tmp_path / "runs" / "exp_condition" / "metrics.jsonl").read_text().splitlines()) == 1
     # Another machine: only the committed records (results/runs/) remain; nothing is retrained.
     assert sorted(os.listdir(results / "runs")) == ["exp_condition", "exp_condition_seed1"]
+    assert sorted(os.listdir(results / "runs" / "exp_condition")) == [
+        "config.json", "identity.json", "launches.jsonl", "metrics.jsonl", "run_options.json"]
     shutil.rmtree(tmp_path / "runs")
     os.remove(results / "fig22.md")
     process = reproduce("0", "1")

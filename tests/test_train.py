@@ -417,7 +417,7 @@ def test_a_finished_run_grows_to_a_later_phase_on_its_default_data_drawn_larger(
     with caplog.at_level(logging.INFO, logger="progressive_infogan"):
         result = train.train(grown, dataclasses.replace(options, data_dir=drawn))
     assert result == {"step": schedule.total_steps(grown.schedule), "phase": 4, "finished": True,
-                      "stopped_by_signal": False}
+                      "stopped_by_signal": False, "chief": True}
     assert f"resuming from {checkpoints.checkpoint_dir(run_dir, finished)}" in caplog.text
     assert pins() == [(12, True), (finished, True), (result["step"], True)]
     assert checkpoints.load_checkpoint(checkpoints.latest_checkpoint(run_dir))[1]["phase"] == 4
