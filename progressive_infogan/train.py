@@ -250,8 +250,8 @@ def train(config: ExperimentConfig, options: RunOptions,
         if _onednn_enabled():
             # Op determinism does not cover oneDNN: its CPU kernels round by the buffers' memory alignment, which
             # differs from process to process, and GAN training amplifies that to 1e-3 within a few steps.
-            logging.warning("--deterministic: oneDNN's CPU kernels are on, so a resumed run matches an "
-                            "uninterrupted one only up to rounding; set TF_ENABLE_ONEDNN_OPTS=0 for bit-exact runs")
+            log.warning("--deterministic: oneDNN's CPU kernels are on, so a resumed run matches an "
+                        "uninterrupted one only up to rounding; set TF_ENABLE_ONEDNN_OPTS=0 for bit-exact runs")
     if options.mixed_precision not in PRECISIONS:
         raise ValueError(f"unknown --mixed_precision {options.mixed_precision!r}; choose one of {PRECISIONS}")
     if options.step not in STEPS:
