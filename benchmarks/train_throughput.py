@@ -1,4 +1,4 @@
-"""Images/s of the compiled training step (train.PhaseTrainer.step) per phase and width, against
+"""Images/s of the compiled training step (trainer.PhaseTrainer.step) per phase and width, against
 the FLOPs of one step and this machine's peak measured in the same run; with --compare, the lean
 step (the default) timed against the reference step (the step as first written) side by side.
 
@@ -45,7 +45,7 @@ import tensorflow as tf
 
 from progressive_infogan import command_line
 from progressive_infogan import config as config_lib
-from progressive_infogan import train
+from progressive_infogan.trainer import PhaseTrainer
 
 
 def define_flags(flag_values: flags.FlagValues) -> None:
@@ -140,7 +140,7 @@ def _kernel_flops(layer, resolution: int) -> int:
     return total
 
 
-def analytic_flops(trainer: train.PhaseTrainer, batch: int) -> int:
+def analytic_flops(trainer: PhaseTrainer, batch: int) -> int:
     """Convolutions and matmuls of one training step: 3 F_G + 7 F_D per image (see the docstring)."""
     generator, discriminator = trainer.generator, trainer.discriminator
     g_forward = sum(_kernel_flops(block, 2 ** block.block) for block in generator.blocks)
@@ -160,7 +160,7 @@ class _Timed:
     def __init__(self, experiment, phase: int, step_kind: str, model_dir: str, flag_values, state=None):
         options = config_lib.RunOptions(model_dir=model_dir, mixed_precision=flag_values.mixed_precision,
                                         jit_compile=flag_values.jit_compile, progress_bar=False, step=step_kind)
-        self.trainer = train.PhaseTrainer(experiment, phase, tf.distribute.get_strategy(), options)
+        self.trainer = PhaseTrainer(experiment, phase, tf.distribute.get_strategy(), options)
         if state is not None:
             self.trainer.import_state(state)
         self.batch = self.trainer.global_batch

@@ -549,7 +549,7 @@ def size(name: str) -> Size:
 
 STRATEGIES = ("default", "mirrored", "multi_worker", "tpu")
 PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
-# How the training step computes (train.PhaseTrainer): "lean" in fewer ops (fused Adam, fused batch
+# How the training step computes (trainer.PhaseTrainer): "lean" in fewer ops (fused Adam, fused batch
 # norm, a lighter sanitiser and EMA), "reference" op by op as first written; the same maths.
 STEPS = ("lean", "reference")
 

@@ -3,7 +3,7 @@
 Phase p is a fresh Keras model. Every variable of the phase p-1 model whose path also
 exists in the new model (weights, biases, BN betas and moving statistics) is copied; only
 the new block's variables keep their fresh initialisation. The same name-keyed copy
-carries the training state (optimizer slots and step, EMA shadows; see `train.py`).
+carries the training state (optimizer slots and step, EMA shadows; see `trainer.py`).
 """
 
 from __future__ import annotations

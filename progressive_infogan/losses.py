@@ -4,7 +4,7 @@ because tensorflow-gan cannot run on TF >= 2.16 (docs/design.md §1).
 `ProgressiveInfoGANLoss` composes them into the two players' losses of a training step;
 the step only calls it. Every function reduces by the mean over the batch it is given.
 Under a distribution strategy each replica divides by the number of replicas
-(`train.py`), so that the summed gradients equal those of one replica on the global batch.
+(`trainer.py`), so that the summed gradients equal those of one replica on the global batch.
 """
 
 from __future__ import annotations

@@ -13,6 +13,7 @@ import tensorflow as tf
 from progressive_infogan import checkpoints, provenance, rundir, schedule, summaries, tfrecord_writer, tfrecords, train
 from progressive_infogan import config as configs
 from progressive_infogan.errors import UserError
+from progressive_infogan.trainer import PhaseTrainer, _sanitize, _sanitize_lean
 
 sys.path.insert(0, os.path.dirname(__file__))
 import train_driver  # noqa: E402
@@ -97,14 +98,14 @@ def test_growth_carries_optimizer_slots_step_count_and_ema(tmp_path, codes):
     config = train_driver.CONFIG if codes == "thesis" else train_driver.MIXED_SIGMA_CONFIG
     options = configs.RunOptions(model_dir=str(tmp_path))
     strategy = tf.distribute.get_strategy()
-    phase_2 = train.PhaseTrainer(config, 2, strategy, options)
+    phase_2 = PhaseTrainer(config, 2, strategy, options)
     real = next(iter(train_driver.dataset_fn(2, 4)))
     for step in range(3):
         phase_2.step(real, step, 1.0)
     old = phase_2.state_arrays()
     assert old["g_adam/iterations"] == 3 and old["d_adam/iterations"] == 3
 
-    phase_3 = train.PhaseTrainer(config, 3, strategy, options)
+    phase_3 = PhaseTrainer(config, 3, strategy, options)
     fresh_values = {name: v.numpy() for name, v in phase_3.named_state().items()}
     report = phase_3.import_state(old)
     new = phase_3.state_arrays()
@@ -137,7 +138,7 @@ def test_mixed_precision_steps_train_in_float32_variables(tmp_path, policy):
 
     keras.mixed_precision.set_global_policy(policy)
     try:
-        trainer = train.PhaseTrainer(train_driver.CONFIG, 3, tf.distribute.get_strategy(),
+        trainer = PhaseTrainer(train_driver.CONFIG, 3, tf.distribute.get_strategy(),
                                      configs.RunOptions(model_dir=str(tmp_path), mixed_precision=policy))
         before = trainer.state_arrays()
         real = next(iter(train_driver.dataset_fn(3, 4)))
@@ -151,7 +152,7 @@ def test_mixed_precision_steps_train_in_float32_variables(tmp_path, policy):
     assert not np.array_equal(before["generator/block_3/norm1/moving_mean"], after["generator/block_3/norm1/moving_mean"])
 
 
-@pytest.mark.parametrize("sanitize", [train._sanitize, train._sanitize_lean])
+@pytest.mark.parametrize("sanitize", [_sanitize, _sanitize_lean])
 def test_non_finite_gradients_zero_that_variable_only(sanitize):
     variables = [tf.Variable([1.0, 2.0]), tf.Variable([3.0]), tf.Variable([4.0, 5.0]), tf.Variable([6.0])]
     # NaN, -Inf, and finite values whose sum overflows float32 (still finite, so kept).

@@ -1,4 +1,4 @@
-"""One real training step of `train.PhaseTrainer`, checked term by term against a reference
+"""One real training step of `trainer.PhaseTrainer`, checked term by term against a reference
 re-derived here in plain TF (the loss formulas of docs/original_system.md §3-4,
 Adam's update rule, the EMA rule), not by calling `losses`.
 
@@ -16,7 +16,7 @@ import pytest
 import tensorflow as tf
 
 from progressive_infogan import config as configs
-from progressive_infogan import train
+from progressive_infogan.trainer import PhaseTrainer
 
 PHASE, BATCH, ALPHA, STEP = 3, 4, 0.5, 20
 MI_WEIGHT, LABEL_SMOOTHING, CONSISTENCY_WEIGHT = 3.5, 0.1, 30.0
@@ -50,7 +50,7 @@ class _RecordingGenerator:
 
 
 def _trainer(config, phase, tmp_path):
-    trainer = train.PhaseTrainer(config, phase, tf.distribute.get_strategy(),
+    trainer = PhaseTrainer(config, phase, tf.distribute.get_strategy(),
                                  configs.RunOptions(model_dir=str(tmp_path), deterministic=True))
     recorder = _RecordingGenerator(trainer.generator, config.schedule.batch_size(phase))
     trainer.generator = recorder
@@ -215,7 +215,7 @@ MIXED_SIGMA_CONFIG = CONFIG.replace(
 
 
 def _one_step(config, step_kind, state, tmp_path):
-    trainer = train.PhaseTrainer(config, PHASE, tf.distribute.get_strategy(),
+    trainer = PhaseTrainer(config, PHASE, tf.distribute.get_strategy(),
                                  configs.RunOptions(model_dir=str(tmp_path), deterministic=True, step=step_kind))
     if state is not None:
         trainer.import_state(state)

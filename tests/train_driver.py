@@ -20,7 +20,8 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 from progressive_infogan import config as configs  # noqa: E402
-from progressive_infogan import train  # noqa: E402
+from progressive_infogan import distribution, train  # noqa: E402
+from progressive_infogan.trainer import PhaseTrainer  # noqa: E402
 
 CONFIG = configs.scaled_down(configs.preset("exp_consistency_30"), width_multiplier=1 / 32, images_per_phase=0,
                              min_steps=12, stop_after=3, batch_sizes={2: 4, 3: 4})
@@ -68,7 +69,7 @@ def main():
         logging.basicConfig(level=logging.INFO)  # "resuming from ..." on stderr, for the test to read
     if args.sigterm_at_step is not None:
         options = dataclasses.replace(options, checkpoint_every_secs=1e9)
-    original_step = train.PhaseTrainer.step
+    original_step = PhaseTrainer.step
 
     def step_with_signals(self, real, step, alpha):
         if step == args.kill_at_step:
@@ -77,7 +78,7 @@ def main():
             os.kill(os.getpid(), signal.SIGTERM)  # what a cluster scheduler sends before preempting
         return original_step(self, real, step, alpha)
 
-    train.PhaseTrainer.step = step_with_signals
+    PhaseTrainer.step = step_with_signals
     config = MIXED_CONFIG if args.mixed_codes else CONFIG
     train.train(config, options, dataset_fn=dataset_fn)
 
@@ -88,9 +89,9 @@ def mirrored_check(out_path):
     tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
     config = CONFIG.replace(schedule=dict(batch_sizes=((2, 8), (3, 8))))
     options = configs.RunOptions(model_dir="unused", deterministic=True)
-    single = train.PhaseTrainer(config, 3, tf.distribute.get_strategy(), options)
+    single = PhaseTrainer(config, 3, tf.distribute.get_strategy(), options)
     mirrored_strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
-    mirrored = train.PhaseTrainer(config, 3, mirrored_strategy, options)
+    mirrored = PhaseTrainer(config, 3, mirrored_strategy, options)
     assert mirrored_strategy.num_replicas_in_sync == 2
     mirrored.import_state(single.state_arrays())
     before = single.state_arrays()
@@ -113,11 +114,11 @@ def multi_worker_check(out_path, task, ports):
     """One step as worker `task` of a loopback cluster, and the same step in this process alone."""
     _join_cluster(task, ports)
     # The collectives are set up when the strategy is made, before any other TF op runs.
-    strategy = train.make_strategy("multi_worker")
+    strategy = distribution.make_strategy("multi_worker")
     config = CONFIG.replace(schedule=dict(batch_sizes=((2, 8), (3, 8))))
     options = configs.RunOptions(model_dir="unused", deterministic=True)
-    single = train.PhaseTrainer(config, 3, tf.distribute.get_strategy(), options)
-    multi = train.PhaseTrainer(config, 3, strategy, options)
+    single = PhaseTrainer(config, 3, tf.distribute.get_strategy(), options)
+    multi = PhaseTrainer(config, 3, strategy, options)
     assert strategy.num_replicas_in_sync == len(ports)
     multi.import_state(single.state_arrays())
     before = single.state_arrays()
@@ -125,7 +126,7 @@ def multi_worker_check(out_path, task, ports):
     multi.step(next(iter(strategy.experimental_distribute_dataset(dataset_fn(3, 8)))), 20, 0.5)
     np.savez(out_path, **{f"single:{k}": v for k, v in single.state_arrays().items()},
              **{f"multi:{k}": v for k, v in multi.state_arrays().items()},
-             **{f"before:{k}": v for k, v in before.items()}, chief=train.is_chief(strategy))
+             **{f"before:{k}": v for k, v in before.items()}, chief=distribution.is_chief(strategy))
 
 
 if __name__ == "__main__":
