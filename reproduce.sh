@@ -4,7 +4,7 @@
 # results/<mode>/ (mean ± sd over seeds; per-seed values in fig<N>_seeds.csv).
 #
 #   bash reproduce.sh --full --data_dir=DIR   thesis-scale runs (GPU; days per run)
-#   bash reproduce.sh --cpu --seeds=0,1,2      the evidence: the seven experiments whose findings the
+#   bash reproduce.sh --cpu --seeds=0,1,2      the evidence: the eight experiments whose findings the
 #                                             thesis compares, at the `cpu` size, over seeds (25-35
 #                                             CPU minutes of training plus 5-15 of evaluation per
 #                                             experiment and seed, measured on a shared 2-core CPU)
@@ -61,7 +61,7 @@ case "$mode" in
     size=cpu; protocol=quick
     metrics="$metrics,disentanglement,latent_spread"
     default_experiments="exp_vanilla exp_condition exp_consistency_30 exp_consistency_300 exp_condition_8vars
-      exp_condition_4vars exp_noinfo" ;;
+      exp_condition_4vars exp_noinfo exp_append_simple" ;;
   --quick)
     size=quick; protocol=quick
     default_experiments="exp_vanilla exp_condition exp_consistency_300 exp_condition_4vars" ;;
