@@ -28,18 +28,22 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "0")  # the remapper's failure is 
 
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
-from absl import app, flags  # noqa: E402
+from absl import flags  # noqa: E402
 
+from progressive_infogan import command_line  # noqa: E402
 from progressive_infogan import config as configs  # noqa: E402
 from progressive_infogan import layers  # noqa: E402
 from progressive_infogan.trainer import PhaseTrainer  # noqa: E402
 
-flags.DEFINE_string("experiment", "exp_condition", "Thesis experiment preset (config.preset name).")
-flags.DEFINE_list("phases", ["3", "4"], "Phases to time.")
-flags.DEFINE_list("width_multipliers", ["0.125"], "Channel width multipliers (1.0 = the thesis width).")
-flags.DEFINE_integer("windows", 8, "Timed windows per variant; the ratio is given per window.")
-flags.DEFINE_integer("steps", 5, "Steps per window.")
-FLAGS = flags.FLAGS
+def define_flags(flag_values: flags.FlagValues) -> None:
+    flags.DEFINE_string("experiment", "exp_condition", "Thesis experiment preset (config.preset name).",
+                        flag_values=flag_values)
+    flags.DEFINE_list("phases", ["3", "4"], "Phases to time.", flag_values=flag_values)
+    flags.DEFINE_list("width_multipliers", ["0.125"], "Channel width multipliers (1.0 = the thesis width).",
+                      flag_values=flag_values)
+    flags.DEFINE_integer("windows", 8, "Timed windows per variant; the ratio is given per window.",
+                         flag_values=flag_values)
+    flags.DEFINE_integer("steps", 5, "Steps per window.", flag_values=flag_values)
 
 
 def _output_gradient_leaky_relu(inputs, slope: float = 0.2):
@@ -67,8 +71,8 @@ def _first_step_log(trainer: PhaseTrainer, real) -> tuple:
         return losses, captured.read()
 
 
-def measure(phase: int, width: float) -> None:
-    config = configs.preset(FLAGS.experiment).replace(model={"width_multiplier": width})
+def measure(phase: int, width: float, flag_values: flags.FlagValues) -> None:
+    config = configs.preset(flag_values.experiment).replace(model={"width_multiplier": width})
     options = configs.RunOptions(model_dir=tempfile.mkdtemp(), progress_bar=False)
     batch, size = config.schedule.batch_size(phase), 2 ** phase
     real = tf.constant(np.random.default_rng(phase).uniform(-1, 1, (batch, size, size, 3)), tf.float32)
@@ -90,13 +94,13 @@ def measure(phase: int, width: float) -> None:
     print("  first-step losses, largest difference: "
           f"{max(abs(first[key] - second[key]) for key in first):.2e}")
     rates = {name: [] for name in trainers}
-    for window in range(FLAGS.windows):
+    for window in range(flag_values.windows):
         for name, trainer in trainers.items():
             start = time.perf_counter()
-            for step in range(FLAGS.steps):
-                scalars, _ = trainer.step(real, 1 + window * FLAGS.steps + step, 0.5)
+            for step in range(flag_values.steps):
+                scalars, _ = trainer.step(real, 1 + window * flag_values.steps + step, 0.5)
             scalars["loss/discriminator"].numpy()
-            rates[name].append(FLAGS.steps * batch / (time.perf_counter() - start))
+            rates[name].append(flag_values.steps * batch / (time.perf_counter() - start))
     package, output = rates.values()
     ratios = [o / p for o, p in zip(output, package)]
     print(f"  images/s median: package {np.median(package):.1f}, output-gradient {np.median(output):.1f}; "
@@ -104,12 +108,12 @@ def measure(phase: int, width: float) -> None:
           flush=True)
 
 
-def main(argv):
+def main(argv, flag_values: flags.FlagValues = flags.FLAGS) -> None:
     del argv
-    for width in FLAGS.width_multipliers:
-        for phase in FLAGS.phases:
-            measure(int(phase), float(width))
+    for width in flag_values.width_multipliers:
+        for phase in flag_values.phases:
+            measure(int(phase), float(width), flag_values)
 
 
 if __name__ == "__main__":
-    app.run(main)
+    command_line.run(main, define_flags)
