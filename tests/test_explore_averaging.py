@@ -81,7 +81,8 @@ def test_sample_average_of_discrete_variables_has_a_mean_per_value():
     np.testing.assert_array_equal(result.left_mean, result.means[0])
     np.testing.assert_array_equal(result.right_mean, result.means[-1])
     # The change map: the blurred change averaged over the pairs of categories.
-    pairs = [ndimage.gaussian_filter(np.abs(generator.red[i] - generator.red[j]), 1.0) for i, j in ((0, 1), (0, 2), (1, 2))]
+    pairs = [ndimage.gaussian_filter(np.abs(generator.red[i] - generator.red[j]), 1.0)
+             for i, j in ((0, 1), (0, 2), (1, 2))]
     np.testing.assert_allclose(result.change_map, np.mean(pairs, axis=0), atol=1e-5)
     # Top row: 3 means, the change map and the masked views, captioned by category.
     assert result.figure.shape[1] >= (3 + 1 + len(averaging.PERCENTILES)) * 8

@@ -60,9 +60,9 @@ def define_flags(flag_values: flags.FlagValues) -> None:
     flags.DEFINE_string("photo", None, "project: the photo file (centre-cropped and resized to the model's "
                         "resolution). Default: an image the model generates from --seed + 1000.", **fv)
     flags.DEFINE_string("edits", None, "project: edits, ';' between edits and ',' between coordinates of one edit, "
-                        "by figure label or id, e.g. 'C5=2.5;C5=-2.5;17=1,18=-1'; a categorical variable (any of its coordinates) "
-                        "is set to a category 0..K-1, a Bernoulli to 0 or 1. Default: the first two coordinates at -2.5 and "
-                        "+2.5 (a discrete variable at each of its values).", **fv)
+                        "by figure label or id, e.g. 'C5=2.5;C5=-2.5;17=1,18=-1'; a categorical variable (any of "
+                        "its coordinates) is set to a category 0..K-1, a Bernoulli to 0 or 1. Default: the first two "
+                        "coordinates at -2.5 and +2.5 (a discrete variable at each of its values).", **fv)
     flags.DEFINE_string("from_latents", None, "project: edit a saved projection (the photo_edits.npz written "
                         "beside an earlier photo_edits.png) instead of projecting a photo.", **fv)
     flags.DEFINE_enum("edit_mode", "set", ["set", "add"], "project: set the coordinates to the values or add them.",

@@ -91,7 +91,8 @@ class CoordinateFeature:
             return (f"correlates most with {self.factor} "
                     f"({association_text(self.statistic, self.factor_correlation)}{swing})")
         if self.best_factor is not None:
-            return f"no factor (best: {self.best_factor}, {association_text(self.statistic, self.best_correlation)}{swing})"
+            best = association_text(self.statistic, self.best_correlation)
+            return f"no factor (best: {self.best_factor}, {best}{swing})"
         return ""
 
     @property
