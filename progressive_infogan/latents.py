@@ -81,6 +81,29 @@ def with_variable_values(model_config: ModelConfig, noise: np.ndarray, code: np.
     return noise, code
 
 
+def code_of_q(model_config: ModelConfig, q, most_likely: bool = False):
+    """Q's outputs [N, K] as values of the code they predict: a continuous coordinate's mean as it
+    is, a categorical variable's K logits as its softmax probabilities, a Bernoulli's logit as its
+    sigmoid probability. With `most_likely`, a discrete variable's likeliest value instead (the
+    one-hot of the argmax, 1 where the logit is > 0): a code as G was trained on.
+
+    `q` itself (array or tensor) when every variable is continuous, so the thesis's code is untouched."""
+    layout = model_config.code_layout
+    if not any(variable.discrete for variable in layout.variables):
+        return q
+    q = tf.convert_to_tensor(q)
+    parts = []
+    for variable in layout.variables:
+        column = q[:, variable.coordinates.start:variable.coordinates.stop]
+        if variable.distribution == "categorical":
+            column = (tf.one_hot(tf.argmax(column, axis=-1), len(variable.coordinates), dtype=q.dtype)
+                      if most_likely else tf.nn.softmax(column, axis=-1))
+        elif variable.distribution == "bernoulli":
+            column = tf.cast(column > 0, q.dtype) if most_likely else tf.sigmoid(column)
+        parts.append(column)
+    return tf.concat(parts, axis=-1)
+
+
 def with_coordinate_values(noise: np.ndarray, code: np.ndarray, coordinate: int,
                            values: Sequence[float]) -> Tuple[np.ndarray, np.ndarray]:
     """Every sample repeated once per value with `coordinate` set to it: [N * V, ...], sample-major."""

@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from explore_fixtures import EFFECTIVE_COORDINATE, INEFFECTIVE_COORDINATE
+from explore_fixtures import (BERNOULLI, CATEGORICAL, EFFECTIVE_COORDINATE, INEFFECTIVE_COORDINATE, NORMAL,
+                              MixedCodeGenerator, mixed_model)
 from progressive_infogan.explore import animation
 from progressive_infogan.latents import latents
 
@@ -101,3 +102,40 @@ def test_interpolation(small_run, tmp_path):
     animation.write_gif(str(tmp_path / "interpolation.gif"), frames)
     with Image.open(tmp_path / "interpolation.gif") as gif:
         assert gif.n_frames == 6
+
+
+def test_a_discrete_variable_is_animated_through_its_values():
+    generator, model_config = MixedCodeGenerator(), mixed_model()
+    resolution = 4
+    frames, shown = animation.coordinate_animation_frames(generator, model_config, [1, 2, BERNOULLI, NORMAL],
+                                                          grid_size=1, coord_resolution=resolution, frame_size=8)
+    per_coordinate = 2 * resolution + 6  # 14 frames: each of 3 categories held 4, each Bernoulli value 7
+    assert [c for c, _ in shown] == [CATEGORICAL] * 12 + [BERNOULLI] * 14 + [NORMAL] * per_coordinate
+    assert [v for c, v in shown if c == CATEGORICAL] == [0] * 4 + [1] * 4 + [2] * 4
+    assert [v for c, v in shown if c == BERNOULLI] == [0] * 7 + [1] * 7
+    np.testing.assert_allclose([v for c, v in shown if c == NORMAL], expected_values(resolution), rtol=1e-6)
+    # G saw the categorical variable's one-hot vectors, one per category, and the Bernoulli at 0 and 1.
+    categorical, bernoulli = generator.codes[0], generator.codes[1]
+    np.testing.assert_array_equal(categorical[:, :3], np.eye(3))
+    np.testing.assert_array_equal(bernoulli[:, BERNOULLI], [0, 1])
+    # Frames of different values differ (each category draws its own red pattern).
+    assert len({frame.tobytes() for frame in frames[:12]}) == 3
+
+
+def test_an_interpolation_switches_discrete_variables_half_way():
+    model_config = mixed_model()
+    steps = 4
+    for method in ("slerp", "linear"):
+        noise, code = animation.interpolation_latents(model_config, num_points=2, steps_between=steps, grid_size=1,
+                                                      method=method, seed=1)
+        key_noise, key_code = map(np.asarray, latents(model_config, 1, 0, 2))
+        # The discrete columns hold key point 0 until half way to key point 1, then its values (and back: a loop).
+        for frame in range(2 * steps):
+            key = (frame + steps // 2) // steps % 2
+            np.testing.assert_array_equal(code[frame, 0, :NORMAL], key_code[key, :NORMAL])
+        # The noise and continuous coordinates move as one latent vector, without the discrete columns.
+        smooth = np.concatenate([key_noise, key_code[:, NORMAL:]], axis=-1)
+        fraction = 1 / steps
+        expected = (animation.slerp(smooth[:1], smooth[1:], fraction) if method == "slerp"
+                    else (1 - fraction) * smooth[:1] + fraction * smooth[1:])
+        np.testing.assert_allclose(np.concatenate([noise[1], code[1, :, NORMAL:]], axis=-1), expected, rtol=1e-6)

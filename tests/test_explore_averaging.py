@@ -2,7 +2,8 @@ import numpy as np
 from PIL import Image
 from scipy import ndimage
 
-from explore_fixtures import EFFECTIVE_COORDINATE, INEFFECTIVE_COORDINATE, PHASE
+from explore_fixtures import (BERNOULLI, EFFECTIVE_COORDINATE, INEFFECTIVE_COORDINATE, PHASE, MixedCodeGenerator,
+                              mixed_model)
 from progressive_infogan.explore import averaging, blocks, common
 from progressive_infogan.latents import latents
 
@@ -67,3 +68,24 @@ def test_block_outputs_show_every_block(small_run, tmp_path):
     with Image.open(path) as image:
         assert image.size == (result.figure.shape[1], result.figure.shape[0])
         assert image.size[0] >= 3 * 64
+
+
+def test_sample_average_of_discrete_variables_has_a_mean_per_value():
+    generator, model_config = MixedCodeGenerator(), mixed_model()
+    result = averaging.sample_average(generator, model_config, 1, num_samples=5, min_display_size=8)
+    np.testing.assert_array_equal(result.values, [0, 1, 2])  # any coordinate names the categorical variable
+    assert result.coordinate == 1 and result.means.shape == (3, 8, 8, 3)
+    # Each category's mean image: its red pattern (the noise's shade is common to all).
+    red = result.means[..., 0]
+    np.testing.assert_allclose(red - red.mean(axis=0), generator.red - generator.red.mean(axis=0), atol=1e-5)
+    np.testing.assert_array_equal(result.left_mean, result.means[0])
+    np.testing.assert_array_equal(result.right_mean, result.means[-1])
+    # The change map: the blurred change averaged over the pairs of categories.
+    pairs = [ndimage.gaussian_filter(np.abs(generator.red[i] - generator.red[j]), 1.0)
+             for i, j in ((0, 1), (0, 2), (1, 2))]
+    np.testing.assert_allclose(result.change_map, np.mean(pairs, axis=0), atol=1e-5)
+    # Top row: 3 means, the change map and the masked views, captioned by category.
+    assert result.figure.shape[1] >= (3 + 1 + len(averaging.PERCENTILES)) * 8
+    bernoulli = averaging.sample_average(generator, model_config, BERNOULLI, num_samples=5, min_display_size=8)
+    np.testing.assert_array_equal(bernoulli.values, [0, 1])
+    np.testing.assert_allclose(bernoulli.right_mean[..., 1] - bernoulli.left_mean[..., 1], 0.6, atol=1e-5)

@@ -106,3 +106,20 @@ def test_project_edits_a_saved_projection_again(small_run_dir, tmp_path, capsys)
     with pytest.raises(Exception, match="not both"):
         _run_cli(["project", f"--run_dir={small_run_dir}", f"--out={tmp_path / 'x'}", "--photo=a.png",
                   f"--from_latents={tmp_path / 'first' / 'photo_edits.npz'}"])
+
+
+def test_a_categorical_variable_is_one_figure_and_its_edits_are_categories(mixed_run_dir, tmp_path):
+    from progressive_infogan.errors import UserError
+
+    out = tmp_path / "averaging"
+    _run_cli(["averaging", f"--run_dir={mixed_run_dir}", f"--out={out}", "--coordinates=0,1,2,3", "--num_samples=2"])
+    assert sorted(os.listdir(out)) == ["sample_averaging_C0.png", "sample_averaging_C3.png"]
+    with pytest.raises(UserError, match="a categorical 3 variable takes one of 0..2"):
+        _run_cli(["project", f"--run_dir={mixed_run_dir}", f"--out={tmp_path / 'bad'}", "--edits=C1=3"])
+    assert not os.path.exists(tmp_path / "bad")
+    # By default the first two variables' values: the 3 categories and the Bernoulli's 0 and 1.
+    _run_cli(["project", f"--run_dir={mixed_run_dir}", f"--out={tmp_path / 'project'}", "--projection_steps=2"])
+    with Image.open(tmp_path / "project" / "photo_edits.png") as image:
+        assert image.size[0] >= (2 + 5) * 128
+    with np.load(tmp_path / "project" / "photo_edits.npz") as saved:
+        assert sorted(saved["code"][0, :3]) == [0, 0, 1] and saved["code"][0, 3] in (0, 1)

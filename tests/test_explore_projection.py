@@ -3,7 +3,8 @@ import pytest
 import tensorflow as tf
 from PIL import Image
 
-from explore_fixtures import EFFECTIVE_COORDINATE, INEFFECTIVE_COORDINATE, PHASE
+from explore_fixtures import (BERNOULLI, EFFECTIVE_COORDINATE, INEFFECTIVE_COORDINATE, NORMAL, PHASE,
+                              MixedCodeGenerator, mixed_model)
 from progressive_infogan.explore import common, projection
 from progressive_infogan.latents import latents
 
@@ -154,3 +155,57 @@ def test_an_edit_of_an_unknown_coordinate_is_a_user_error():
                          ("C3=big", r"--edits: 'C3=big': 'big' is not a number")):
         with pytest.raises(UserError, match=message):
             projection.parse_edits(bad, 80)
+
+
+class FixedQ:
+    """A discriminator whose Q gives every image the same outputs (default 0: a categorical variable's
+    logits tie, so its most likely value is category 0; a Bernoulli's is 0)."""
+
+    def __init__(self, q=None, code_size=8):
+        self.q = np.zeros([1, code_size], np.float32) if q is None else np.asarray(q, np.float32)
+
+    def __call__(self, images, alpha=1.0):
+        return tf.zeros([len(images)]), tf.constant(np.repeat(self.q, len(images), axis=0))
+
+
+def test_a_projection_finds_discrete_values_through_their_logits_and_ends_on_a_valid_code():
+    generator, model_config = MixedCodeGenerator(), mixed_model(noise_size=4)
+    target = np.array([[0, 0, 1, 1, 0.8, 0, 0, 0]], np.float32)  # category 2, Bernoulli 1
+    photo = np.asarray(generator(np.full([1, 4], 0.5, np.float32), target)[-1])[0]
+    # Q says category 0 and Bernoulli 0: the relaxed half moves the logits to the photo's values,
+    # the other half fits the rest with them fixed.
+    result = projection.project(generator, FixedQ(), model_config, photo, steps=200, learning_rate=0.1)
+    np.testing.assert_array_equal(result.code[0, :4], [0, 0, 1, 1])
+    assert result.code[0, NORMAL] == pytest.approx(0.8, abs=0.05)
+    assert result.mse < 1e-4 < result.initial_mse
+    np.testing.assert_allclose(result.reconstruction, np.asarray(generator(result.noise, result.code)[-1])[0],
+                               atol=1e-6)
+    # Without steps: Q's most likely values, its means as they are.
+    q = [[1.0, 3.0, 2.0, -1.0, 0.7, 0.1, 0.0, 0.0]]
+    start = projection.project(generator, FixedQ(q), model_config, photo, steps=0)
+    np.testing.assert_array_equal(start.code, np.float32([[0, 1, 0, 0, 0.7, 0.1, 0, 0]]))
+    assert start.mse == pytest.approx(start.initial_mse, rel=1e-6)
+
+
+def test_an_edit_sets_a_discrete_variable():
+    from progressive_infogan.errors import UserError
+
+    model_config = mixed_model()
+    code = np.array([[1, 0, 0, 0, 0.5, 0.5, 0.5, 0.5]], np.float32)
+    # Any coordinate of the categorical variable names it; the value is the category, written one-hot.
+    np.testing.assert_array_equal(projection.edited_code(code, {1: 2.0}, "set", model_config),
+                                  [[0, 0, 1, 0, 0.5, 0.5, 0.5, 0.5]])
+    np.testing.assert_array_equal(projection.edited_code(code, {BERNOULLI: 1.0, NORMAL: -1.0}, "set", model_config),
+                                  [[1, 0, 0, 1, -1, 0.5, 0.5, 0.5]])
+    np.testing.assert_array_equal(projection.edited_code(code, {NORMAL: 1.0}, "add", model_config)[0, NORMAL], 1.5)
+    assert projection.parse_edits("C2=1;C3=1,C4=-2.5", 8, model_config) == [{2: 1.0}, {3: 1.0, 4: -2.5}]
+    for text, mode, message in (("C1=3", "set", r"C1=3: a categorical 3 variable takes one of 0\.\.2"),
+                                ("C3=0.5", "set", r"C3=0.5: a bernoulli variable takes one of 0\.\.1"),
+                                ("C0=1,C2=2", "set", r"sets the categorical 3 variable C0\.\.C2 twice"),
+                                ("C0=1", "add", r"C0 is a categorical 3 variable: it can only be set")):
+        with pytest.raises(UserError, match=message):
+            projection.parse_edits(text, 8, model_config, mode)
+    # The default edits: a continuous coordinate at -2.5 and +2.5, a discrete variable at each of its values.
+    assert projection.default_edits(model_config, [1, 2, BERNOULLI, NORMAL]) == [
+        {0: 0.0}, {0: 1.0}, {0: 2.0}, {BERNOULLI: 0.0}, {BERNOULLI: 1.0}]
+    assert projection.default_edits(model_config, [NORMAL, 5, 6]) == [{4: -2.5}, {4: 2.5}, {5: -2.5}, {5: 2.5}]

@@ -238,3 +238,45 @@ def test_a_bad_run_directory_shows_its_error_on_the_page(browser, bad_server, sm
     browser.wait_for(f"document.body.dataset.state === 'ready' && Number(document.body.dataset.renders) > 0 && {IDLE}")
     assert browser.evaluate("document.getElementById('main').offsetHeight") > 384
     assert browser.evaluate("document.getElementById('error').offsetHeight") == 0
+
+
+# --- a mixed code: a categorical variable and a Bernoulli are one slider each -----------------------
+
+@pytest.fixture(scope="module")
+def mixed_server(mixed_run_dir):
+    server = _serve(serve.Explorer(mixed_run_dir))
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
+def test_a_discrete_variable_is_one_slider_through_its_values(mixed_server):
+    info = json.loads(_get(mixed_server, "api/model")[2])
+    block_2 = info["groups"][0]["coordinates"]
+    assert [slider["id"] for slider in block_2] == [0, 3, 4, 5]  # coordinates 0..2: one categorical variable
+    assert block_2[0] == dict(id=0, label="C0", name=None, active=True, kind="categorical 3", values=[0, 1, 2],
+                              width=3)
+    assert block_2[1] == dict(id=3, label="C3", name=None, active=True, kind="bernoulli", values=[0, 1])
+    assert block_2[2] == dict(id=4, label="C4", name=None, active=True)  # continuous: as before
+
+
+def _address_code(browser):
+    return [float(v) for v in urllib.parse.parse_qs(browser.evaluate("location.search")[1:])["code"][0].split(",")]
+
+
+def test_a_categorical_slider_sets_its_one_hot_vector(browser, mixed_server):
+    # ?C<id>=<category> with any coordinate of the categorical variable sets its category.
+    assert _open(browser, mixed_server, "?seed=0&C1=2&C3=1") == "ready"
+    assert _address_code(browser)[:4] == [0, 0, 1, 1]
+    rows = browser.evaluate("[...document.querySelectorAll('.row')].map((row) => [row.querySelector('label')"
+                            ".textContent, row.querySelector('.name').textContent, row.querySelector('input').value])")
+    assert rows[:3] == [["C0", "categorical 3", "2"], ["C3", "bernoulli", "1"], ["C4", "", rows[2][2]]]
+    assert [label for label, _, _ in rows] == ["C0", "C3", "C4", "C5", "C6", "C7"]
+    before = _image_region(browser, browser.screenshot())
+    _move_slider(browser, 0, 1)
+    assert _address_code(browser)[:3] == [0, 1, 0]
+    assert np.abs(_image_region(browser, browser.screenshot()) - before).mean() > 0
+    renders = int(browser.evaluate("document.body.dataset.renders"))
+    browser.evaluate("document.getElementById('zero-code').click()")
+    browser.wait_for(f"Number(document.body.dataset.renders) > {renders} && {IDLE}")
+    assert _address_code(browser) == [1, 0, 0, 0, 0, 0, 0, 0]  # category 0, Bernoulli 0, the rest 0

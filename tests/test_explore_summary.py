@@ -4,7 +4,8 @@ import os
 import numpy as np
 import pytest
 
-from explore_fixtures import EFFECTIVE_COORDINATE, INEFFECTIVE_COORDINATE, small_config
+from explore_fixtures import (BERNOULLI, CATEGORICAL, EFFECTIVE_COORDINATE, INEFFECTIVE_COORDINATE, NORMAL,
+                              MixedCodeGenerator, mixed_model, small_config)
 from progressive_infogan.explore import summary
 
 
@@ -112,3 +113,37 @@ def test_factor_correlations_name_coordinates_after_their_factor():
     assert "follows redness" in descriptions[3] and "follows greenness" in descriptions[5]
     assert descriptions[0] == "no visible effect"
     assert {f.coordinate: f.kind for f in result.features}[3] == "colour"
+
+
+def test_a_discrete_variable_is_one_row_that_steps_through_its_values(tmp_path):
+    generator, model_config = MixedCodeGenerator(), mixed_model()
+    result = summary.write_feature_summary(str(tmp_path), generator, model_config, list(range(8)), num_samples=4,
+                                           strip_samples=2, strip_steps=5, min_display_size=8,
+                                           factor_predictor=fake_predictor, factor_names=["red", "green", "blue"],
+                                           factor_scales=[1.0, 1.0, 1.0])
+    features = {f.coordinate: f for f in result.features}
+    assert sorted(features) == [CATEGORICAL, BERNOULLI, NORMAL, 5, 6, 7]  # the 3 one-hot coordinates: one row
+    assert [features[c].variable for c in (CATEGORICAL, BERNOULLI, NORMAL)] == ["categorical 3", "bernoulli", ""]
+    # Strips: the 3 categories, the Bernoulli's 0 and 1, strip_steps values of a continuous coordinate.
+    width = lambda columns: columns * 8 + (columns - 1) * 2  # noqa: E731
+    assert [result.strips[c].shape[1] for c in (CATEGORICAL, BERNOULLI, NORMAL)] == [width(3), width(2), width(5)]
+    # The change of a categorical variable is the mean over its pairs of categories (only red changes),
+    # a Bernoulli's that from 0 to 1 (green moves by 0.6).
+    red = generator.red
+    pairs = [np.abs(red[i] - red[j]).mean() for i, j in ((0, 1), (0, 2), (1, 2))]
+    assert features[CATEGORICAL].change == pytest.approx(np.mean(pairs) / 3, rel=1e-5)
+    assert features[BERNOULLI].change == pytest.approx(0.6 / 3, rel=1e-5)
+    # Named by eta: red's mean follows the category (levels +0.5, -0.5, +0.5: no order, r would miss it),
+    # its swing the range of red's category means.
+    correlations = dict(zip(sorted(features), result.correlations[:, 0]))
+    swings = dict(zip(sorted(features), result.swings))
+    assert correlations[CATEGORICAL] == pytest.approx(1.0, abs=1e-4)
+    assert swings[CATEGORICAL][0] == pytest.approx(1.0, rel=1e-4)
+    assert features[CATEGORICAL].factor == "red" and "eta=1.00" in features[CATEGORICAL].factor_text
+    assert swings[BERNOULLI][1] == pytest.approx(0.6, rel=1e-4) and features[BERNOULLI].factor == "green"
+    assert "r=+1.00" in features[BERNOULLI].factor_text
+    records = {r["coordinate"]: r for r in json.loads((tmp_path / "summary.json").read_text())["coordinates"]}
+    assert records[CATEGORICAL]["variable"] == "categorical 3" and "variable" not in records[NORMAL]
+    assert summary.coordinate_names(records.values())[CATEGORICAL] == "red (eta=1.00)"
+    markdown = (tmp_path / "summary.md").read_text()
+    assert f"| {CATEGORICAL} (categorical 3) | 2 |" in markdown and "correlation ratio eta" in markdown

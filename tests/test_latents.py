@@ -133,3 +133,17 @@ def test_a_categorical_variable_is_edited_as_a_whole_one_hot_vector():
     np.testing.assert_array_equal(swept[:, 2:6], [[0, 0, 0, 1], [1, 0, 0, 0]] * 2)
     np.testing.assert_array_equal(np.delete(swept, range(2, 6), 1), np.repeat(np.delete(code, range(2, 6), 1), 2, 0))
     np.testing.assert_array_equal(swept_noise, np.repeat(noise, 2, axis=0))
+
+
+def test_q_outputs_as_code_values():
+    from progressive_infogan.latents import code_of_q
+
+    q = np.array([[0.3, -0.2, 1.0, 3.0, 2.0, -1.0, 0.5, 0.1, 0.2, -0.4, 0.0, 0.7]], np.float32)
+    thesis = configs.ModelConfig(code_sizes=((2, 12),))
+    assert code_of_q(thesis, q) is q and code_of_q(thesis, q, most_likely=True) is q  # the thesis's code: untouched
+    probabilities = np.asarray(code_of_q(MIXED_MODEL, q))
+    np.testing.assert_allclose(probabilities[0, 2:6], np.exp(q[0, 2:6]) / np.exp(q[0, 2:6]).sum(), rtol=1e-6)
+    np.testing.assert_allclose(probabilities[0, 9:11], 1 / (1 + np.exp(-q[0, 9:11])), rtol=1e-6)
+    np.testing.assert_array_equal(probabilities[0, [0, 1, 6, 7, 8, 11]], q[0, [0, 1, 6, 7, 8, 11]])
+    likeliest = np.asarray(code_of_q(MIXED_MODEL, q, most_likely=True))
+    np.testing.assert_array_equal(likeliest[0, 2:11], np.float32([0, 1, 0, 0, 0.5, 0.1, 0.2, 0, 0]))

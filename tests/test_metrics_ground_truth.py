@@ -66,6 +66,27 @@ def test_encoder_view_is_q_on_the_first_images_in_record_order(run_dir, faces_di
     assert np.all(codes[:, 32:] == 0)  # blocks 4..6: no Q head at phase 3
 
 
+def test_the_encoder_view_reads_a_discrete_variable_as_q_probabilities(faces_dir):
+    from types import SimpleNamespace
+
+    from explore_fixtures import BERNOULLI, NORMAL, mixed_model
+
+    def discriminator(images, alpha=1.0):  # Q's outputs: a different multiple of each image's mean
+        return None, np.asarray(images).mean(axis=(1, 2, 3))[:, None] * np.arange(1.0, 9.0) * 4.0
+
+    run = SimpleNamespace(phase=PHASE, alpha=1.0, discriminator=discriminator,
+                          config=SimpleNamespace(model=mixed_model()))
+    codes, _, _ = ground_truth.encoder_view(run, faces_dir, "original", 6, batch_size=4)
+    images = next(iter(data.make_dataset(faces_dir, PHASE, 6, shuffle_buffer=0, repeat=False))).numpy()
+    q = discriminator(images)[1]
+    # The categorical variable: its logits' softmax probabilities; the Bernoulli: its sigmoid; the rest as Q says.
+    logits = q[:, :3]
+    softmax = np.exp(logits - logits.max(1, keepdims=True))
+    assert codes[:, :3] == pytest.approx(softmax / softmax.sum(1, keepdims=True), abs=1e-5)
+    assert codes[:, BERNOULLI] == pytest.approx(1 / (1 + np.exp(-q[:, BERNOULLI])), abs=1e-5)
+    assert codes[:, NORMAL:] == pytest.approx(q[:, NORMAL:], abs=1e-5)
+
+
 def test_generative_view_pairs_the_sampled_codes_with_the_read_factors(run_dir):
     run = checkpoints.load_run(run_dir)
     seen = []

@@ -8,6 +8,13 @@ holding left[-1]: 2 * coord_resolution + 6 frames per coordinate. A grid of face
 from its own seed, with the text "C<id>" and the bar `------++++++` truncated to
 round(12 * (v / amplitude + 1) / 2) characters. 50 ms per frame; GIF with pillow, MP4 with
 ffmpeg when it is on PATH.
+
+A discrete variable has no range to sweep: its animation shows each of its values in turn
+(`latents.traversal_values`: a categorical variable's categories, one animation for its K
+coordinates, or a Bernoulli's 0 and 1), each held so that it lasts as long as a coordinate's,
+labelled "C<id> = <value>". Interpolations move the continuous coordinates (and the noise) as
+before; a discrete variable keeps its key point's value and switches half way to the next one,
+since the values in between (mixtures of one-hot vectors) are none G was trained on.
 """
 
 from __future__ import annotations
@@ -20,10 +27,11 @@ import numpy as np
 from PIL import Image
 from tqdm import tqdm
 
-from progressive_infogan import figures
+from progressive_infogan import code_layout, figures
+from progressive_infogan import latents as latent_inputs
 from progressive_infogan.config import ModelConfig
-from progressive_infogan.explore import common
-from progressive_infogan.latents import latents, with_coordinate_values
+from progressive_infogan.explore import common, traversal
+from progressive_infogan.latents import latents
 
 FRAME_DURATION_MS = 50
 HOLD_FRAMES = 3
@@ -51,6 +59,17 @@ def frame_label(coordinate: int, value: float, amplitude: float = 3.0) -> str:
     return f"C{coordinate} {value_bar(value, amplitude)}"
 
 
+def discrete_frame_order(count: int, coord_resolution: int = 32) -> List[int]:
+    """Indices of a discrete variable's `count` values in frame order: each in turn, held for an equal share
+    of a coordinate's 2 * coord_resolution + 6 frames (at least one frame each)."""
+    hold = max(1, (2 * coord_resolution + 2 * HOLD_FRAMES) // count)
+    return [index for index in range(count) for _ in range(hold)]
+
+
+def discrete_frame_label(model_config: ModelConfig, coordinate: int, value: float) -> str:
+    return f"C{coordinate} = {traversal.value_text(model_config, coordinate, value)}"
+
+
 def face_grid(images: np.ndarray, grid_size: int) -> np.ndarray:
     """uint8 [grid_size**2, H, W, 3] -> one uint8 image, faces in row-major order, no gaps."""
     _, height, width, _ = images.shape
@@ -68,7 +87,8 @@ def coordinate_animation_frames(generator, model_config: ModelConfig, coordinate
                                 progress: bool = False) -> Tuple[List[np.ndarray], List[Tuple[int, float]]]:
     """uint8 frames of every coordinate in turn, and the (coordinate, value) each frame shows.
 
-    Face k of the grid is the sample drawn from seeds[k] (default seed + k)."""
+    Face k of the grid is the sample drawn from seeds[k] (default seed + k). A categorical
+    variable's coordinates are one animation, at its first coordinate (`traversal.traversed_coordinates`)."""
     faces = grid_size ** 2
     seeds = list(seeds) if seeds is not None else [seed + k for k in range(faces)]
     if len(seeds) != faces:
@@ -76,18 +96,26 @@ def coordinate_animation_frames(generator, model_config: ModelConfig, coordinate
     samples = [latents(model_config, face_seed, 0, 1) for face_seed in seeds]
     noise = np.concatenate([n for n, _ in samples])
     code = np.concatenate([c for _, c in samples])
-    values = animation_values(coord_resolution, amplitude)
-    order = animation_frame_order(coord_resolution)
     frames, shown = [], []
-    for coordinate in tqdm(coordinates, desc="animation", disable=not progress):
-        swept_noise, swept_code = with_coordinate_values(noise, code, coordinate, values)
+    for coordinate in tqdm(traversal.traversed_coordinates(model_config, coordinates), desc="animation",
+                           disable=not progress):
+        discrete = model_config.code_layout.variable_of(coordinate).discrete
+        if discrete:
+            values = latent_inputs.traversal_values(model_config, coordinate)
+            order = discrete_frame_order(len(values), coord_resolution)
+        else:
+            values = animation_values(coord_resolution, amplitude)
+            order = animation_frame_order(coord_resolution)
+        swept_noise, swept_code = latent_inputs.with_variable_values(model_config, noise, code, coordinate, values)
         images = common.generate(generator, swept_noise, swept_code, alpha=alpha)
         images = images.reshape((faces, len(values)) + images.shape[1:])
         scale = _scale_for(images.shape[-2], grid_size, frame_size)
         rendered = {}
         for index in sorted(set(order)):
             grid = face_grid(figures.upscale(figures.to_uint8(images[:, index]), scale), grid_size)
-            rendered[index] = figures.overlay_text(grid, frame_label(coordinate, float(values[index]), amplitude))
+            label = (discrete_frame_label(model_config, coordinate, values[index]) if discrete
+                     else frame_label(coordinate, float(values[index]), amplitude))
+            rendered[index] = figures.overlay_text(grid, label)
         for index in order:
             frames.append(rendered[index])
             shown.append((coordinate, float(values[index])))
@@ -109,7 +137,10 @@ def slerp(start: np.ndarray, end: np.ndarray, fraction: float) -> np.ndarray:
 def interpolation_latents(model_config: ModelConfig, num_points: int = 4, steps_between: int = 24,
                           grid_size: int = 2, method: str = "slerp", seed: int = 0,
                           loop: bool = True) -> Tuple[np.ndarray, np.ndarray]:
-    """(noise, code) [frames, grid_size**2, ...] moving through `num_points` random key points per face."""
+    """(noise, code) [frames, grid_size**2, ...] moving through `num_points` random key points per face.
+
+    The noise and the continuous coordinates are interpolated; a discrete variable's coordinates
+    hold the key point's value for the first half of the way and the next one's after."""
     if method not in ("slerp", "linear"):
         raise ValueError(f"method must be 'slerp' or 'linear', got {method!r}")
     faces = grid_size ** 2
@@ -117,11 +148,22 @@ def interpolation_latents(model_config: ModelConfig, num_points: int = 4, steps_
     latent = np.concatenate([noise, code], axis=-1).reshape(num_points, faces, -1)
     if loop:
         latent = np.concatenate([latent, latent[:1]])
+    # Columns of the latent that move smoothly: the noise and the continuous coordinates.
+    smooth = np.array([True] * model_config.noise_size
+                      + [distribution in code_layout.CONTINUOUS
+                         for distribution in model_config.code_layout.distribution_of_coordinates()])
     frames = []
     for start, end in zip(latent[:-1], latent[1:]):
         for step in range(steps_between):
             fraction = step / steps_between
-            frames.append(slerp(start, end, fraction) if method == "slerp" else (1 - fraction) * start + fraction * end)
+            if smooth.all():
+                frames.append(slerp(start, end, fraction) if method == "slerp"
+                              else (1 - fraction) * start + fraction * end)
+                continue
+            frame = np.array(start if fraction < 0.5 else end, np.float32)
+            frame[:, smooth] = (slerp(start[:, smooth], end[:, smooth], fraction) if method == "slerp"
+                                else (1 - fraction) * start[:, smooth] + fraction * end[:, smooth])
+            frames.append(frame)
     frames = np.stack(frames).astype(np.float32)
     return frames[..., :model_config.noise_size], frames[..., model_config.noise_size:]
 

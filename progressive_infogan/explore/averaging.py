@@ -5,20 +5,27 @@ each set shows the coordinate's primary feature, because features it does not co
 systematically average out. The change-intensity map is the per-sample |right - left|,
 Gaussian-blurred (sigma 1 per channel), averaged over samples, L2 over channels. The masked
 views show the +value mean image where the change exceeds a percentile, flat 0.8 elsewhere.
+
+A discrete variable is set to each of its values instead (`latents.traversal_values`): a
+Bernoulli's 0 and 1, a categorical variable's K categories (a mean image and a row of samples
+per category); its change map is over every pair of its values (`value_pairs`) and the masked
+views show its last value's mean.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from typing import Dict, Sequence
+import itertools
+from typing import Dict, Optional, Sequence, Tuple
 
 import numpy as np
 from scipy import ndimage
 
 from progressive_infogan import figures
+from progressive_infogan import latents as latent_inputs
 from progressive_infogan.config import ModelConfig
-from progressive_infogan.explore import common
-from progressive_infogan.latents import latents, with_coordinate_values
+from progressive_infogan.explore import common, traversal
+from progressive_infogan.latents import latents
 
 PERCENTILES = (99.5, 99.0, 98.0, 95.0, 90.0, 80.0)
 # The masked views' background, as a display intensity in [0, 1] (light grey).
@@ -35,6 +42,8 @@ class SampleAverage:
     change_map: np.ndarray  # float [H, W] >= 0
     masked: Dict[float, np.ndarray]  # percentile -> float [H, W, 3] in [-1, 1]
     figure: np.ndarray  # uint8
+    values: Sequence[float] = ()  # what the coordinate was set to: -value, +value or a discrete variable's values
+    means: Optional[np.ndarray] = None  # float [values, H, W, 3]: the mean at each (left_mean, ..., right_mean)
 
 
 def change_intensity(left: np.ndarray, right: np.ndarray, blur_sigma: float = 1.0) -> np.ndarray:
@@ -43,6 +52,18 @@ def change_intensity(left: np.ndarray, right: np.ndarray, blur_sigma: float = 1.
     if blur_sigma > 0:
         difference = ndimage.gaussian_filter(difference, sigma=(0, blur_sigma, blur_sigma, 0))
     return np.sqrt(np.sum(np.mean(difference, axis=0) ** 2, axis=-1)).astype(np.float32)
+
+
+def value_pairs(images: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+    """(first, second) [N * P, H, W, 3]: the images of a traversal [N, V, H, W, 3] at every pair of its values.
+
+    Two values (a continuous coordinate at -k and +k, a Bernoulli's 0 and 1) are one pair, the
+    images as they are; a categorical variable's K categories have no order, so its change is
+    that between any two of them: all K (K - 1) / 2 pairs."""
+    pairs = list(itertools.combinations(range(images.shape[1]), 2))
+    if len(pairs) == 1:
+        return images[:, 0], images[:, 1]
+    return np.concatenate([images[:, i] for i, _ in pairs]), np.concatenate([images[:, j] for _, j in pairs])
 
 
 def masked_view(image: np.ndarray, change_map: np.ndarray, percentile: float,
@@ -65,40 +86,43 @@ def sample_average(generator, model_config: ModelConfig, coordinate: int, num_sa
                    percentiles: Sequence[float] = PERCENTILES,
                    min_display_size: int = figures.MIN_DISPLAY_SIZE) -> SampleAverage:
     noise, code = map(np.asarray, latents(model_config, seed, 0, num_samples))
-    swept_noise, swept_code = with_coordinate_values(noise, code, coordinate, [-value, value])
+    discrete = model_config.code_layout.variable_of(coordinate).discrete
+    values = list(latent_inputs.traversal_values(model_config, coordinate)) if discrete else [-value, value]
+    swept_noise, swept_code = latent_inputs.with_variable_values(model_config, noise, code, coordinate, values)
     images = common.generate(generator, swept_noise, swept_code, alpha=alpha)
-    images = images.reshape((num_samples, 2) + images.shape[1:])
-    left, right = images[:, 0], images[:, 1]
+    images = images.reshape((num_samples, len(values)) + images.shape[1:])
+    means = np.stack([images[:, index].mean(axis=0) for index in range(len(values))])
     mid = common.generate(generator, noise, code, alpha=alpha)
-    change_map = change_intensity(left, right, blur_sigma)
-    right_mean = right.mean(axis=0)
+    change_map = change_intensity(*value_pairs(images), blur_sigma)
     result = SampleAverage(
-        coordinate=coordinate, value=value, left_mean=left.mean(axis=0), right_mean=right_mean,
+        coordinate=coordinate, value=value, left_mean=means[0], right_mean=means[-1],
         mid_mean=mid.mean(axis=0), change_map=change_map,
-        masked={p: masked_view(right_mean, change_map, p) for p in percentiles}, figure=None)
-    result.figure = sample_average_figure(model_config, result, left[:5], right[:5], min_display_size)
+        masked={p: masked_view(means[-1], change_map, p) for p in percentiles}, figure=None, values=values,
+        means=means)
+    result.figure = sample_average_figure(model_config, result, images[:5].swapaxes(0, 1), min_display_size)
     return result
 
 
-def sample_average_figure(model_config: ModelConfig, result: SampleAverage, left_samples: np.ndarray,
-                          right_samples: np.ndarray, min_display_size: int = figures.MIN_DISPLAY_SIZE) -> np.ndarray:
-    """Top: left mean, right mean, change map, masked views. Below: a few left / right samples."""
+def sample_average_figure(model_config: ModelConfig, result: SampleAverage, samples: np.ndarray,
+                          min_display_size: int = figures.MIN_DISPLAY_SIZE) -> np.ndarray:
+    """Top: the mean at each value (left, right), change map, masked views. Below: a few samples
+    ([values, n, H, W, 3]) at each value."""
     size = result.change_map.shape[0]
     scale = figures.display_scale(size, min_display_size)
 
     def panel(image, text):
         return figures.caption(figures.upscale(figures.to_uint8(image), scale), text)
 
-    value = result.value
-    top = [panel(result.left_mean, f"mean, {-value:+.1f}"), panel(result.right_mean, f"mean, {value:+.1f}"),
-           panel(heatmap(result.change_map), f"change (max {result.change_map.max():.3f})")]
+    texts = [traversal.value_text(model_config, result.coordinate, value) for value in result.values]
+    top = [panel(mean, f"mean, {text}") for mean, text in zip(result.means, texts)]
+    top += [panel(heatmap(result.change_map), f"change (max {result.change_map.max():.3f})")]
     top += [panel(image, f">p{percentile:g}") for percentile, image in result.masked.items()]
     rows = [figures.stack_horizontally(top, padding=4)]
-    for samples, sign in ((left_samples, -value), (right_samples, value)):
-        grid = figures.image_grid(figures.upscale(figures.to_uint8(samples[None]), scale))
-        rows.append(figures.caption(grid, f"samples, {sign:+.1f}"))
-    block = common.coordinate_block(model_config, result.coordinate)
-    return figures.caption(figures.stack_vertically(rows), f"Sample averaging: C{result.coordinate} (block {block})")
+    for value_samples, text in zip(samples, texts):
+        grid = figures.image_grid(figures.upscale(figures.to_uint8(value_samples[None]), scale))
+        rows.append(figures.caption(grid, f"samples, {text}"))
+    caption = traversal.variable_caption(model_config, result.coordinate)
+    return figures.caption(figures.stack_vertically(rows), f"Sample averaging: {caption}")
 
 
 def write_sample_average(path: str, generator, model_config: ModelConfig, coordinate: int, **options) -> SampleAverage:

@@ -60,7 +60,9 @@ def define_flags(flag_values: flags.FlagValues) -> None:
     flags.DEFINE_string("photo", None, "project: the photo file (centre-cropped and resized to the model's "
                         "resolution). Default: an image the model generates from --seed + 1000.", **fv)
     flags.DEFINE_string("edits", None, "project: edits, ';' between edits and ',' between coordinates of one edit, "
-                        "by figure label or id, e.g. 'C5=2.5;C5=-2.5;17=1,18=-1'. Default: the first two coordinates at -2.5 and +2.5.", **fv)
+                        "by figure label or id, e.g. 'C5=2.5;C5=-2.5;17=1,18=-1'; a categorical variable (any of "
+                        "its coordinates) is set to a category 0..K-1, a Bernoulli to 0 or 1. Default: the first two "
+                        "coordinates at -2.5 and +2.5 (a discrete variable at each of its values).", **fv)
     flags.DEFINE_string("from_latents", None, "project: edit a saved projection (the photo_edits.npz written "
                         "beside an earlier photo_edits.png) instead of projecting a photo.", **fv)
     flags.DEFINE_enum("edit_mode", "set", ["set", "add"], "project: set the coordinates to the values or add them.",
@@ -115,9 +117,12 @@ def _run_tool(tool: str, flag_values: flags.FlagValues) -> None:
         return
     run = checkpoints.load_run(flag_values.run_dir, step=flag_values.step)
     generator, model_config, alpha = run.generator, run.config.model, run.alpha
-    edits = projection.parse_edits(flag_values.edits, model_config.code_size) if flag_values.edits else None
+    edits = (projection.parse_edits(flag_values.edits, model_config.code_size, model_config, flag_values.edit_mode)
+             if flag_values.edits else None)
     os.makedirs(out, exist_ok=True)  # after the checks: a mistake leaves no empty folder behind
-    coordinates = common.select_coordinates(model_config, flag_values.coordinates, run.phase)
+    # A categorical variable's coordinates are one variable (its first coordinate): one figure, one animation.
+    coordinates = traversal.traversed_coordinates(
+        model_config, common.select_coordinates(model_config, flag_values.coordinates, run.phase))
     if not coordinates and tool not in ("blocks", "interpolation"):
         raise app.UsageError(f"no code coordinates selected by --coordinates={flag_values.coordinates!r} "
                              f"(the model's code has {model_config.code_size})")
@@ -177,7 +182,7 @@ def _run_tool(tool: str, flag_values: flags.FlagValues) -> None:
         elif not flag_values.from_latents:
             noise, code = latents(model_config, flag_values.seed + 1000, 0, 1)
             photo = common.generate(generator, noise, code, alpha=alpha)[0]
-        edits = edits or [{c: v} for c in coordinates[:2] for v in (-2.5, 2.5)]
+        edits = edits or projection.default_edits(model_config, coordinates)
         path = os.path.join(out, "photo_edits.png")
         if flag_values.from_latents:
             result, _, _ = projection.write_edits_from_latents(path, flag_values.from_latents, generator, model_config,

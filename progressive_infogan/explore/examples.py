@@ -71,7 +71,7 @@ def write_examples(run_dir: str, out_dir: str, step: Optional[int] = None, photo
     else:
         noise, code = latents(model_config, seed + 1000, 0, 1)
         photo = common.generate(generator, noise, code, alpha=alpha)[0]
-    edits = [{c: value} for c in strongest[:2] for value in (-2.5, 2.5)]
+    edits = projection.default_edits(model_config, strongest)
     path = os.path.join(out_dir, "photo_edits.png")
     result, _, _ = projection.write_photo_edits(path, generator, run.discriminator, model_config, photo, edits,
                                                 alpha=alpha, steps=projection_steps, learning_rate=0.05,

@@ -6,6 +6,16 @@ noise 0 and the Q head's estimate of the code from D(photo); optional restarts s
 random noise (and the same code estimate) and the best candidate wins. All candidates are
 optimised together as one batch: G runs in inference mode, so they do not interact.
 
+A discrete code variable cannot be moved by gradient descent as the one-hot vector (or 0/1)
+G reads, so it is optimised through logits, starting from Q's (its outputs for a discrete
+variable are logits): for the first half of the steps G reads their softmax (Bernoulli:
+sigmoid) probabilities, a relaxation that lets the descent move between categories; then each
+discrete variable is fixed at its most likely value (`latents.code_of_q`) and the other half
+fits the noise and the continuous coordinates to that valid code, so that the projection is a
+code G was trained on and an edit starts from a real category. An edit sets a categorical
+variable (named by any of its coordinates) to a category, written as its one-hot vector, and a
+Bernoulli to 0 or 1 (`check_edits`).
+
 A projection is saved beside its figure (`photo_edits.npz`: noise, code, photo, ...), and
 `load_projection` reads it back to edit the same photo again without projecting it anew.
 """
@@ -22,8 +32,10 @@ from PIL import Image, ImageOps
 from tqdm import tqdm
 
 from progressive_infogan import code_layout, figures, files
+from progressive_infogan import latents as latent_inputs
 from progressive_infogan.config import ModelConfig
-from progressive_infogan.explore import common
+from progressive_infogan.errors import UserError
+from progressive_infogan.explore import common, traversal
 from progressive_infogan.latents import latents
 from progressive_infogan.metrics.ms_ssim import nearest_upscale
 
@@ -123,12 +135,13 @@ class Projection:
     code: np.ndarray  # [1, K]
     reconstruction: np.ndarray  # float [H, W, 3]
     mse: float  # of the reconstruction, [-1, 1] units
-    initial_mse: float  # of the starting point (noise 0, Q's code)
+    initial_mse: float  # of the starting point (noise 0, Q's code; its discrete variables' most likely values)
     losses: np.ndarray  # [steps] the chosen candidate's loss per step
 
 
 def estimate_code(discriminator, photo: np.ndarray, alpha: float = 1.0) -> np.ndarray:
-    """Q's estimate of the code [1, K] (zeros for coordinates whose head does not exist yet)."""
+    """Q's estimate of the code [1, K] (zeros for coordinates whose head does not exist yet): the
+    means of continuous coordinates, the logits of discrete variables (`latents.code_of_q`)."""
     _, mu = discriminator(np.asarray(photo, np.float32)[None], alpha=alpha)
     return np.asarray(mu, np.float32)
 
@@ -146,11 +159,13 @@ def project(generator, discriminator, model_config: ModelConfig, photo: np.ndarr
         raise ValueError(f"photo must be [{size}, {size}, 3] for this phase-{generator.phase} model, got {photo.shape}")
     candidates = 1 + restarts
     code_estimate = estimate_code(discriminator, photo, alpha)
+    start_code = np.asarray(latent_inputs.code_of_q(model_config, code_estimate, most_likely=True), np.float32)
     start_noise = np.zeros([candidates, model_config.noise_size], np.float32)
     if restarts:
         start_noise[1:] = latents(model_config, seed, 0, restarts)[0]
     noise = tf.Variable(start_noise)
     code = tf.Variable(np.repeat(code_estimate, candidates, axis=0))
+    code_input = _CodeInput(model_config, code)
     target = tf.constant(np.repeat(photo[None], candidates, axis=0))
     variables = [noise, code]
     # Adam by hand: the optimiser state lives in plain tf.Variables next to the latents.
@@ -160,10 +175,10 @@ def project(generator, discriminator, model_config: ModelConfig, photo: np.ndarr
     alpha = tf.constant(alpha, tf.float32)
 
     def objective():
-        images = generator(noise, code, alpha=alpha, training=False)[-1]
+        images = generator(noise, code_input(), alpha=alpha, training=False)[-1]
         per_candidate = reconstruction_loss(images, target, loss)
         if prior_weight:
-            latent = tf.concat([noise, code], axis=-1)
+            latent = tf.concat([noise, code_input.continuous(code)], axis=-1)
             per_candidate += prior_weight * tf.reduce_mean(tf.square(latent), axis=-1)
         return per_candidate
 
@@ -182,13 +197,16 @@ def project(generator, discriminator, model_config: ModelConfig, photo: np.ndarr
             variable.assign_sub(learning_rate * m_hat / (tf.sqrt(v_hat) + epsilon))
         return per_candidate
 
-    initial = common.generate(generator, start_noise[:1], code_estimate, alpha=float(alpha))[0]
+    initial = common.generate(generator, start_noise[:1], start_code, alpha=float(alpha))[0]
     history = []
     for iteration in tqdm(range(steps), desc="projection", disable=not progress):
+        if iteration == steps // 2:
+            code_input.fix_discrete()
         history.append(step(tf.constant(iteration)).numpy())
+    code_input.fix_discrete()  # (no steps: the start)
     final = objective().numpy()
     best = int(np.argmin(final))
-    best_noise, best_code = noise.numpy()[best:best + 1], code.numpy()[best:best + 1]
+    best_noise, best_code = noise.numpy()[best:best + 1], np.asarray(code_input())[best:best + 1]
     reconstruction = common.generate(generator, best_noise, best_code, alpha=float(alpha))[0]
     losses = np.asarray([h[best] for h in history] + [final[best]], np.float32)
     return Projection(photo=photo, noise=best_noise, code=best_code, reconstruction=reconstruction,
@@ -196,27 +214,110 @@ def project(generator, discriminator, model_config: ModelConfig, photo: np.ndarr
                       initial_mse=float(np.mean((initial - photo) ** 2)), losses=losses)
 
 
-def edited_code(code: np.ndarray, edits: Mapping[int, float], mode: str = "set") -> np.ndarray:
-    """A copy of `code` [1, K] with each edited coordinate set to (mode 'set') or moved by (mode 'add') its value."""
+class _CodeInput:
+    """G's code input from the optimised code variable [candidates, K] (see the module's docstring):
+    the variable itself when every variable is continuous; otherwise the discrete variables read as
+    probabilities of their logits until `fix_discrete`, then as the most likely values they had."""
+
+    def __init__(self, model_config: ModelConfig, code: tf.Variable):
+        self.model_config, self.code = model_config, code
+        self.discrete_columns = np.array([distribution not in code_layout.CONTINUOUS for distribution
+                                          in model_config.code_layout.distribution_of_coordinates()], bool)
+        self.any_discrete = bool(self.discrete_columns.any())
+        if self.any_discrete:
+            self.relaxed = tf.Variable(True)
+            self.fixed = tf.Variable(tf.zeros_like(code))
+
+    def __call__(self):
+        if not self.any_discrete:
+            return self.code
+        probabilities = latent_inputs.code_of_q(self.model_config, self.code)
+        use_fixed = tf.logical_and(tf.constant(self.discrete_columns), tf.logical_not(self.relaxed))
+        return tf.where(use_fixed, self.fixed, probabilities)
+
+    def fix_discrete(self) -> None:
+        """From now on each discrete variable holds its most likely value (once: later calls change nothing)."""
+        if self.any_discrete and bool(self.relaxed.numpy()):
+            self.fixed.assign(latent_inputs.code_of_q(self.model_config, self.code, most_likely=True))
+            self.relaxed.assign(False)
+
+    def continuous(self, code):
+        """The continuous coordinates of `code` (the prior term: a one-hot vector has no N(0, 1) shell)."""
+        return tf.boolean_mask(code, ~self.discrete_columns, axis=1) if self.any_discrete else code
+
+
+def edited_code(code: np.ndarray, edits: Mapping[int, float], mode: str = "set",
+                model_config: Optional[ModelConfig] = None) -> np.ndarray:
+    """A copy of `code` [1, K] with each edited coordinate set to (mode 'set') or moved by (mode 'add') its value.
+
+    With `model_config`, an edit of a discrete variable sets the variable (`check_edits`): a
+    categorical one, named by any of its coordinates, to that category as its one-hot vector."""
     if mode not in ("set", "add"):
         raise ValueError(f"mode must be 'set' or 'add', got {mode!r}")
     code = np.array(code, np.float32)
+    if model_config is not None:
+        check_edits(model_config, [edits], mode)
     for coordinate, value in edits.items():
+        if model_config is not None and model_config.code_layout.variable_of(coordinate).discrete:
+            _, code = latent_inputs.with_variable_values(model_config, np.zeros([len(code), 0]), code, coordinate,
+                                                         [value])
+            continue
         code[:, coordinate] = value if mode == "set" else code[:, coordinate] + value
     return code
 
 
+def check_edits(model_config: ModelConfig, edits: Sequence[Mapping[int, float]], mode: str = "set") -> None:
+    """UserError unless every edit suits its variable: a discrete variable is only set (mode 'set'),
+    a categorical one to a category 0..K-1 and once per edit, a Bernoulli to 0 or 1."""
+    layout = model_config.code_layout
+    for one_edit in edits:
+        variables = set()
+        for coordinate, value in one_edit.items():
+            variable = layout.variable_of(coordinate)
+            if not variable.discrete:
+                continue
+            kind = traversal.variable_kind(model_config, coordinate)
+            allowed = latent_inputs.traversal_values(model_config, coordinate)
+            choices = f"one of {int(allowed[0])}..{int(allowed[-1])}"
+            if mode != "set":
+                raise UserError(f"--edits: C{coordinate} is a {kind} variable: it can only be set "
+                                f"(--edit_mode=set) to {choices}")
+            if value not in allowed:
+                raise UserError(f"--edits: C{coordinate}={value:g}: a {kind} variable takes {choices}")
+            if variable.index in variables:
+                raise UserError(f"--edits: one edit sets the {kind} variable C{variable.coordinates.start}.."
+                                f"C{variable.coordinates.stop - 1} twice")
+            variables.add(variable.index)
+
+
+def default_edits(model_config: ModelConfig, coordinates: Sequence[int], value: float = 2.5) -> list:
+    """One edit per value of the first two variables among `coordinates`: a continuous coordinate
+    at -value and +value, a discrete variable at each of its values."""
+    edits = []
+    for coordinate in traversal.traversed_coordinates(model_config, coordinates)[:2]:
+        discrete = model_config.code_layout.variable_of(coordinate).discrete
+        values = latent_inputs.traversal_values(model_config, coordinate) if discrete else (-value, value)
+        edits += [{coordinate: float(v)} for v in values]
+    return edits
+
+
 def edit(generator, projection: Projection, edits: Mapping[int, float], mode: str = "set",
-         alpha: float = 1.0) -> np.ndarray:
+         alpha: float = 1.0, model_config: Optional[ModelConfig] = None) -> np.ndarray:
     """The projected photo re-rendered with its code edited: float [H, W, 3]."""
-    return common.generate(generator, projection.noise, edited_code(projection.code, edits, mode), alpha=alpha)[0]
+    code = edited_code(projection.code, edits, mode, model_config)
+    return common.generate(generator, projection.noise, code, alpha=alpha)[0]
 
 
-def parse_edits(text: str, code_size: Optional[int] = None) -> list:
+def parse_edits(text: str, code_size: Optional[int] = None, model_config: Optional[ModelConfig] = None,
+                mode: str = "set") -> list:
     """'C5=2.0,C17=-1;3=+1.5' -> [{5: 2.0, 17: -1.0}, {3: 1.5}]: ';' separates edits, ',' joins
-    coordinates, named by their figure label (C5) or id (5); checked against the code's size when given."""
-    return [code_layout.parse_coordinate_values(group, "--edits", code_size, bare=True)
-            for group in filter(None, (part.strip() for part in text.split(";")))]
+    coordinates, named by their figure label (C5) or id (5); checked against the code's size when
+    given, and with `model_config` against its discrete variables' values (`check_edits`)."""
+    edits = [code_layout.parse_coordinate_values(group, "--edits", code_size, bare=True)
+             for group in filter(None, (part.strip() for part in text.split(";")))]
+    if model_config is not None:
+        check_edits(model_config, edits, mode)
+    return edits
 
 
 def edit_figure(projection: Projection, edited_images: Sequence[np.ndarray], labels: Sequence[str],
@@ -230,12 +331,17 @@ def edit_figure(projection: Projection, edited_images: Sequence[np.ndarray], lab
 
 
 def edit_projection(generator, projection: Projection, edits: Sequence[Mapping[int, float]], mode: str = "set",
-                    alpha: float = 1.0):
+                    alpha: float = 1.0, model_config: Optional[ModelConfig] = None):
     """Apply each edit to a projection in turn; (edited images, figure)."""
-    edited = [edit(generator, projection, one_edit, mode, alpha) for one_edit in edits]
+    edited = [edit(generator, projection, one_edit, mode, alpha, model_config) for one_edit in edits]
     sign = "" if mode == "set" else "+"
-    labels = [", ".join(f"C{c}{'=' if mode == 'set' else '+='}{v:{sign}.1f}" for c, v in one_edit.items())
-              for one_edit in edits]
+
+    def text(coordinate, value):  # a discrete variable's value is a category or 0 / 1
+        if model_config is not None and model_config.code_layout.variable_of(coordinate).discrete:
+            return f"C{coordinate}={traversal.value_text(model_config, coordinate, value)}"
+        return f"C{coordinate}{'=' if mode == 'set' else '+='}{value:{sign}.1f}"
+
+    labels = [", ".join(text(c, v) for c, v in one_edit.items()) for one_edit in edits]
     return edited, edit_figure(projection, edited, labels)
 
 
@@ -244,7 +350,7 @@ def edit_photo(generator, discriminator, model_config: ModelConfig, photo: np.nd
                **projection_options):
     """Project `photo`, apply each edit in turn; (projection, edited images, figure)."""
     projection = project(generator, discriminator, model_config, photo, alpha=alpha, **projection_options)
-    edited, figure = edit_projection(generator, projection, edits, mode, alpha)
+    edited, figure = edit_projection(generator, projection, edits, mode, alpha, model_config)
     return projection, edited, figure
 
 
@@ -297,6 +403,6 @@ def write_edits_from_latents(path: str, latents_file: str, generator, model_conf
                              edits: Sequence[Mapping[int, float]], mode: str = "set", alpha: float = 1.0):
     """Edit a saved projection again: the figure at `path`; (projection, edited images, figure)."""
     projection = load_projection(latents_file, generator, model_config, alpha)
-    edited, figure = edit_projection(generator, projection, edits, mode, alpha)
+    edited, figure = edit_projection(generator, projection, edits, mode, alpha, model_config)
     figures.write_png(path, figure)
     return projection, edited, figure

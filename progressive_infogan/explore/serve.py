@@ -16,6 +16,10 @@ offline.
   seed<s>.png. The page's address keeps the state (`?seed=3&code=...`) for sharing;
   `?seed=3&C19=2.5` opens seed 3 with C19 set.
 - A path that does not load shows its error on the page, with a field to load another.
+- A discrete code variable is one slider that steps through its values (`latents.traversal_values`):
+  a categorical variable's categories, written into its K coordinates as the one-hot vector
+  (`?C<id>=<category>` with any of its coordinates sets it), a Bernoulli's 0 and 1. "Zero code"
+  puts them at category 0 and 0.
 """
 
 from __future__ import annotations
@@ -36,7 +40,8 @@ from PIL import Image
 
 from progressive_infogan import command_line, figures, generate
 from progressive_infogan.errors import UserError
-from progressive_infogan.explore import common
+from progressive_infogan.explore import common, traversal
+from progressive_infogan.latents import traversal_values
 
 # Slider range: the code is N(0, 1), and the figures traverse [-3, 3].
 DEFAULT_AMPLITUDE = 3.0
@@ -115,10 +120,22 @@ class Explorer:
         groups = []
         for block, coordinates in blocks.items():
             label = "code" if block is None else f"block {block} ({2 ** block}x{2 ** block})"
+            sliders = coordinates if model is None else traversal.traversed_coordinates(model, coordinates)
             groups.append({"block": block, "label": label, "active": any(c in active for c in coordinates),
-                           "coordinates": [{"id": c, "label": f"C{c}", "name": self.names.get(c),
-                                            "active": c in active} for c in coordinates]})
+                           "coordinates": [self._slider(model, c, c in active) for c in sliders]})
         return groups
+
+    def _slider(self, model, coordinate: int, active: bool) -> Dict[str, object]:
+        """One slider: a coordinate, or a discrete variable (its `values`; a categorical one's at its
+        first coordinate, `width` coordinates wide). Continuous ones have no more keys than before."""
+        slider = {"id": coordinate, "label": f"C{coordinate}", "name": self.names.get(coordinate), "active": active}
+        variable = None if model is None else model.code_layout.variable_of(coordinate)
+        if variable is not None and variable.discrete:
+            slider.update(kind=traversal.variable_kind(model, coordinate),
+                          values=[int(v) for v in traversal_values(model, coordinate)])
+            if variable.distribution == "categorical":
+                slider["width"] = len(variable.coordinates)
+        return slider
 
     def seed_code(self, seed: int) -> List[float]:
         generator = self._require()
@@ -321,41 +338,82 @@ function render() {
   updateAddress();
 }
 
+// Coordinate id -> its slider (a categorical variable's slider covers its `width` coordinates).
+let sliderOf = {};
+
+// A discrete variable's slider shows its value: a categorical one's category is its one-hot vector's argmax.
+function sliderValue(slider) {
+  if (!slider.width) return state.code[slider.id];
+  const block = state.code.slice(slider.id, slider.id + slider.width);
+  return block.indexOf(Math.max(...block));
+}
+
+function showSlider(slider) {
+  const input = document.querySelector('input[data-coordinate="' + slider.id + '"]');
+  if (!input) return;
+  const value = sliderValue(slider);
+  input.value = value;
+  input.nextElementSibling.value = slider.values ? String(value) : value.toFixed(2);
+}
+
+// One coordinate, as the seed's code and ?code= give them.
 function setSlider(id, value) {
   state.code[id] = value;
-  const input = document.querySelector('input[data-coordinate="' + id + '"]');
-  if (input) { input.value = value; input.nextElementSibling.value = value.toFixed(2); }
+  if (sliderOf[id]) showSlider(sliderOf[id]);
 }
+
+// A slider's value: a categorical variable's category is written as its one-hot vector.
+function setVariable(slider, value) {
+  if (slider.width) {
+    for (let k = 0; k < slider.width; k++) state.code[slider.id + k] = k === value ? 1 : 0;
+  } else {
+    state.code[slider.id] = value;
+  }
+  showSlider(slider);
+}
+
+function allSliders() { return model.groups.flatMap((group) => group.coordinates); }
 
 function buildSliders() {
   const container = $("sliders");
   container.textContent = "";
+  sliderOf = {};
   for (const group of model.groups) {
     const details = document.createElement("details");
     details.open = true;
     if (!group.active) details.className = "inactive";
     const summary = document.createElement("summary");
-    summary.textContent = group.label + " - " + group.coordinates.length + " coordinates";
+    const count = group.coordinates.reduce((total, slider) => total + (slider.width || 1), 0);
+    summary.textContent = group.label + " - " + count + " coordinates";
     details.appendChild(summary);
     for (const coordinate of group.coordinates) {
+      for (let k = 0; k < (coordinate.width || 1); k++) sliderOf[coordinate.id + k] = coordinate;
       const row = document.createElement("div");
       row.className = "row" + (coordinate.active ? "" : " inactive");
       const name = document.createElement("span");
       name.className = "name";
-      name.textContent = name.title = coordinate.name || "";
+      name.textContent = name.title = coordinate.name || coordinate.kind || "";
       const label = document.createElement("label");
       label.textContent = coordinate.label;
       label.htmlFor = "slider-" + coordinate.id;
       const input = document.createElement("input");
-      Object.assign(input, { type: "range", id: "slider-" + coordinate.id, min: -model.amplitude,
-                             max: model.amplitude, step: 0.01, value: 0 });
+      const discrete = Boolean(coordinate.values);
+      Object.assign(input, { type: "range", id: "slider-" + coordinate.id,
+                             min: discrete ? 0 : -model.amplitude,
+                             max: discrete ? coordinate.values.length - 1 : model.amplitude,
+                             step: discrete ? 1 : 0.01, value: 0 });
       input.dataset.coordinate = coordinate.id;
-      input.title = coordinate.active ? coordinate.label : coordinate.label + ": does not enter G at this phase";
+      const title = coordinate.label + (discrete ? " (" + coordinate.kind + ")" : "");
+      input.title = coordinate.active ? title : title + ": does not enter G at this phase";
       const output = document.createElement("output");
-      output.value = "0.00";
+      output.value = discrete ? "0" : "0.00";
       input.addEventListener("input", () => {
-        state.code[coordinate.id] = Number(input.value);
-        output.value = Number(input.value).toFixed(2);
+        if (discrete) {
+          setVariable(coordinate, Number(input.value));
+        } else {
+          state.code[coordinate.id] = Number(input.value);
+          output.value = Number(input.value).toFixed(2);
+        }
         render();
       });
       row.append(label, name, input, output);
@@ -393,7 +451,13 @@ async function start(info) {
   }
   for (const [key, text] of params) {
     const id = /^C\d+$/.test(key) ? Number(key.slice(1)) : -1;
-    if (id >= 0 && id < model.code_size && Number.isFinite(Number(text))) setSlider(id, Number(text));
+    if (!(id >= 0 && id < model.code_size && Number.isFinite(Number(text)))) continue;
+    const slider = sliderOf[id];
+    if (slider && slider.values) {  // a discrete variable (any of its coordinates) takes one of its values
+      if (slider.values.includes(Number(text))) setVariable(slider, Number(text));
+    } else {
+      setSlider(id, Number(text));
+    }
   }
   body.dataset.state = "ready";
   render();
@@ -407,7 +471,7 @@ $("random").addEventListener("click", () => {
   state.seed = Math.floor(Math.random() * 100000); $("seed").value = state.seed; render();
 });
 $("seed-code").addEventListener("click", () => useSeedCode().then(render));
-$("zero-code").addEventListener("click", () => { state.code.forEach((_, id) => setSlider(id, 0)); render(); });
+$("zero-code").addEventListener("click", () => { allSliders().forEach((slider) => setVariable(slider, 0)); render(); });
 $("load").addEventListener("click", () => {
   body.dataset.state = "loading";
   getJSON("/api/load?run_dir=" + encodeURIComponent($("path").value)).then(start)

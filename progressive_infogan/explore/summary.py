@@ -18,6 +18,12 @@ moves by at least `min_swing` standard deviations (r alone is blind to the size 
 effect) and, given the predictor's held-out R^2 per factor, only after factors it reads with
 R^2 >= `min_factor_r2`: a factor the predictor can't see (the iris hue of a 16 px face)
 never names anything.
+
+A discrete code variable is one feature, one row: a categorical(K) variable (named by its first
+coordinate) and a Bernoulli step through their values (`latents.traversal_values`), their change
+is the mean over every pair of values (`averaging.value_pairs`) and their strips show every value.
+A categorical variable's categories have no order, so it is named after a factor by the
+correlation ratio eta (how much of the factor's change its category explains) instead of r.
 """
 
 from __future__ import annotations
@@ -31,6 +37,7 @@ import numpy as np
 from tqdm import tqdm
 
 from progressive_infogan import figures
+from progressive_infogan import latents as latent_inputs
 from progressive_infogan.config import ModelConfig
 from progressive_infogan.explore import averaging, common, traversal
 from progressive_infogan.latents import latents
@@ -63,6 +70,16 @@ class CoordinateFeature:
     best_factor: Optional[str] = None  # the readable factor with the largest |r|, named or not
     best_correlation: Optional[float] = None
     factor_swing: Optional[float] = None  # |change| of the best factor over [-k, k], in factor scales
+    variable: str = ""  # a discrete variable's kind ('categorical K', 'bernoulli'; traversal.variable_kind)
+
+    @property
+    def statistic(self) -> str:
+        """What the correlations are: Pearson r, or eta for a categorical variable (`factor_effects`)."""
+        return "eta" if self.variable.startswith("categorical") else "r"
+
+    @property
+    def label(self) -> str:
+        return traversal.caption_text(self.coordinate, self.block, self.variable)
 
     @property
     def factor_text(self) -> str:
@@ -71,9 +88,11 @@ class CoordinateFeature:
         if self.kind == "none":
             return ""
         if self.factor is not None:
-            return f"correlates most with {self.factor} (r={self.factor_correlation:+.2f}{swing})"
+            return (f"correlates most with {self.factor} "
+                    f"({association_text(self.statistic, self.factor_correlation)}{swing})")
         if self.best_factor is not None:
-            return f"no factor (best: {self.best_factor}, r={self.best_correlation:+.2f}{swing})"
+            best = association_text(self.statistic, self.best_correlation)
+            return f"no factor (best: {self.best_factor}, {best}{swing})"
         return ""
 
     @property
@@ -84,8 +103,13 @@ class CoordinateFeature:
     def description(self) -> str:
         text = self.base_description
         if self.kind != "none" and self.factor is not None:
-            text += f"; follows {self.factor} (r={self.factor_correlation:+.2f})"
+            text += f"; follows {self.factor} ({association_text(self.statistic, self.factor_correlation)})"
         return text
+
+
+def association_text(statistic: str, value: float) -> str:
+    """'r=+0.90', or 'eta=0.90' (eta has no sign: a categorical variable's categories have no order)."""
+    return f"eta={value:.2f}" if statistic == "eta" else f"r={value:+.2f}"
 
 
 def face_region(change_map: np.ndarray) -> Tuple[str, Tuple[float, float], Tuple[float, float], float]:
@@ -139,7 +163,8 @@ def change_kind(change: float, fraction: float) -> str:
 
 def describe_coordinate(model_config: ModelConfig, coordinate: int, minus_images: np.ndarray,
                         plus_images: np.ndarray, blur_sigma: float = 1.0) -> CoordinateFeature:
-    """A coordinate's feature from its samples at -k and +k ([N, H, W, 3] each)."""
+    """A coordinate's feature from its samples at -k and +k ([N, H, W, 3] each; a discrete
+    variable's at every pair of its values, `averaging.value_pairs`)."""
     change = float(np.mean(np.abs(plus_images - minus_images)))
     change = change if change > NO_CHANGE else 0.0
     region, centroid, spread, border = face_region(averaging.change_intensity(minus_images, plus_images, blur_sigma))
@@ -147,7 +172,8 @@ def describe_coordinate(model_config: ModelConfig, coordinate: int, minus_images
     return CoordinateFeature(coordinate=coordinate, block=common.coordinate_block(model_config, coordinate),
                              change=change, region=region if change > 0 else "nowhere", centroid=centroid,
                              spread=spread, border_fraction=border, colour_fraction=fraction,
-                             kind=change_kind(change, fraction))
+                             kind=change_kind(change, fraction),
+                             variable=traversal.variable_kind(model_config, coordinate))
 
 
 def factor_effects(generator, model_config: ModelConfig, coordinates: Sequence[int],
@@ -162,29 +188,57 @@ def factor_effects(generator, model_config: ModelConfig, coordinates: Sequence[i
     blind to the size of the effect (a faint but consistent nudge has |r| near 1).
     swing: how far the predicted factor moves from -amplitude to +amplitude (least-squares
     slope * 2 * amplitude, absolute) in units of `factor_scales` (e.g. the factor's standard
-    deviation over the dataset); default: the standard deviation of all the predictions."""
+    deviation over the dataset); default: the standard deviation of all the predictions.
+
+    A discrete variable takes its values instead (`latents.traversal_values`): a Bernoulli's 0 and
+    1 (r is the point-biserial correlation, the swing the change of the factor's mean), a
+    categorical variable's K categories, which have no order, so its correlation is the
+    correlation ratio eta = sqrt(between-category / total sum of squares) in [0, 1] and its
+    swing the range of the factor's category means."""
     noise, code = map(np.asarray, latents(model_config, seed, 0, num_samples))
-    values = traversal.traversal_values(steps, amplitude)
-    centred_values = (values - values.mean()).astype(np.float64)[None, :, None]
-    value_energy = float(np.sum(centred_values ** 2)) * num_samples
-    correlations, slopes, predictions = [], [], []
+    correlations, changes, predictions = [], [], []
     for coordinate in coordinates:
-        images = traversal.coordinate_traversal(generator, noise, code, coordinate, values, alpha)
+        values = latent_inputs.traversal_values(model_config, coordinate, steps, amplitude)
+        images = traversal.coordinate_traversal(generator, noise, code, coordinate, values, alpha,
+                                                model_config=model_config)
         factors = np.asarray(factor_predictor(images.reshape((-1,) + images.shape[2:])), np.float64)
         predictions.append(factors)
-        factors = factors.reshape(num_samples, steps, -1)
+        factors = factors.reshape(num_samples, len(values), -1)
         factors = factors - factors.mean(axis=1, keepdims=True)
-        covariance = np.sum(factors * centred_values, axis=(0, 1))
-        scale = np.sqrt(np.sum(factors ** 2, axis=(0, 1)) * value_energy)
-        correlations.append(np.where(scale > 0, covariance / np.maximum(scale, 1e-12), 0.0))
-        slopes.append(covariance / value_energy if value_energy > 0 else np.zeros_like(covariance))
+        if model_config.code_layout.variable_of(coordinate).distribution == "categorical":
+            correlation, change = _category_effect(factors)
+        else:
+            correlation, change = _linear_effect(factors, values)
+        correlations.append(correlation)
+        changes.append(change)
     if not len(coordinates):
         return np.zeros([0, 0], np.float32), np.zeros([0, 0], np.float32)
     if factor_scales is None:
         factor_scales = np.concatenate(predictions).std(axis=0)
     factor_scales = np.maximum(np.asarray(factor_scales, np.float64), 1e-12)
-    swings = np.abs(np.asarray(slopes)) * (values.max() - values.min()) / factor_scales
+    swings = np.asarray(changes) / factor_scales
     return np.asarray(correlations, np.float32), swings.astype(np.float32)
+
+
+def _linear_effect(factors: np.ndarray, values: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+    """(Pearson r, |least-squares slope| * value range), each [F], of per-sample centred factors
+    [N, V, F] against the values [V] they were read at."""
+    centred_values = (values - values.mean()).astype(np.float64)[None, :, None]
+    value_energy = float(np.sum(centred_values ** 2)) * len(factors)
+    covariance = np.sum(factors * centred_values, axis=(0, 1))
+    scale = np.sqrt(np.sum(factors ** 2, axis=(0, 1)) * value_energy)
+    correlation = np.where(scale > 0, covariance / np.maximum(scale, 1e-12), 0.0)
+    slope = covariance / value_energy if value_energy > 0 else np.zeros_like(covariance)
+    return correlation, np.abs(slope) * (values.max() - values.min())
+
+
+def _category_effect(factors: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+    """(eta, range of the category means), each [F], of per-sample centred factors [N, K, F]."""
+    means = factors.mean(axis=0)  # [K, F]; their mean over the categories is 0
+    between = len(factors) * np.sum(means ** 2, axis=0)
+    total = np.sum(factors ** 2, axis=(0, 1))
+    eta = np.where(total > 0, np.sqrt(between / np.maximum(total, 1e-12)), 0.0)
+    return eta, means.max(axis=0) - means.min(axis=0)
 
 
 @dataclasses.dataclass
@@ -252,13 +306,17 @@ def feature_summary(generator, model_config: ModelConfig, coordinates: Sequence[
                     min_factor_r2: float = 0.5, min_swing: float = 0.25, columns: Optional[int] = None,
                     min_display_size: int = 48, progress: bool = False) -> FeatureSummary:
     noise, code = map(np.asarray, latents(model_config, seed, 0, num_samples))
-    strip_values = traversal.traversal_values(strip_steps, 3.0)
+    coordinates = traversal.traversed_coordinates(model_config, coordinates)  # a categorical variable: one row
     features, strips = [], {}
     for coordinate in tqdm(coordinates, desc="feature summary", disable=not progress):
-        pair = traversal.coordinate_traversal(generator, noise, code, coordinate, [-amplitude, amplitude], alpha)
-        features.append(describe_coordinate(model_config, coordinate, pair[:, 0], pair[:, 1]))
+        # -k and +k for a continuous coordinate (2 steps), every value of a discrete variable.
+        values = latent_inputs.traversal_values(model_config, coordinate, 2, amplitude)
+        images = traversal.coordinate_traversal(generator, noise, code, coordinate, values, alpha,
+                                                model_config=model_config)
+        features.append(describe_coordinate(model_config, coordinate, *averaging.value_pairs(images)))
+        strip_values = latent_inputs.traversal_values(model_config, coordinate, strip_steps, 3.0)
         strip = traversal.coordinate_traversal(generator, noise[:strip_samples], code[:strip_samples], coordinate,
-                                               strip_values, alpha)
+                                               strip_values, alpha, model_config=model_config)
         scale = figures.display_scale(strip.shape[-2], min_display_size)
         strips[coordinate] = figures.image_grid(figures.upscale(figures.to_uint8(strip), scale))
     if factor_predictor is not None:
@@ -292,8 +350,7 @@ def contact_sheet(features: Sequence[CoordinateFeature], strips: Dict[int, np.nd
     """Captioned strips in rank order, column by column (default: about square for 2x5 strips)."""
     if columns is None:
         columns = max(1, int(np.ceil(np.sqrt(len(features) / 2))))
-    panels = [figures.caption(strips[f.coordinate],
-                             f"#{rank + 1} C{f.coordinate} (block {f.block}) change {f.change:.3f}\n{f.description}")
+    panels = [figures.caption(strips[f.coordinate], f"#{rank + 1} {f.label} change {f.change:.3f}\n{f.description}")
               for rank, f in enumerate(features)]
     per_column = -(-len(panels) // columns)
     column_images = [figures.stack_vertically(panels[i:i + per_column]) for i in range(0, len(panels), per_column)]
@@ -301,7 +358,8 @@ def contact_sheet(features: Sequence[CoordinateFeature], strips: Dict[int, np.nd
 
 
 def factor_markdown(factor_names: Sequence[str], factor_r2: Optional[Sequence[float]], min_correlation: float,
-                    min_factor_r2: float, min_swing: float = 0.25, scales_given: bool = True) -> List[str]:
+                    min_factor_r2: float, min_swing: float = 0.25, scales_given: bool = True,
+                    categorical: bool = False) -> List[str]:
     """The summary's paragraph on ground-truth factors: the rule and the predictor's R^2."""
     scale = ("the factor's standard deviation over the dataset" if scales_given
              else "the standard deviation of the predictions")
@@ -312,6 +370,9 @@ def factor_markdown(factor_names: Sequence[str], factor_r2: Optional[Sequence[fl
              f"{scale})" + (f" and that the regressor reads with held-out R^2 >= {min_factor_r2:g}"
                             if factor_r2 is not None else ""),
              f"(unreadable factors are listed below); named only when |r| >= {min_correlation:g}.", ""]
+    if categorical:
+        lines[-1:-1] = ["A categorical variable's categories have no order: it is set to each category, and named by",
+                        "the correlation ratio eta instead of |r|, its swing the range of the factor's category means."]
     if factor_r2 is not None:
         lines += ["Held-out R^2 of the regressor per factor:", ""]
         for name, value in zip(factor_names, factor_r2):
@@ -330,16 +391,21 @@ def summary_markdown(features: Sequence[CoordinateFeature], title: str = "Featur
     lines += ["Coordinates ranked by mean |img(+k) - img(-k)|. Region: where the sample-averaged change",
               "map is centred (aligned-face bands); colour share: the part of the change in per-channel",
               "mean and deviation rather than in the per-channel normalised image.", ""]
+    if any(f.variable for f in features):
+        lines[-1:-1] = ["A discrete variable is one row, at its first coordinate: its change is the mean over every",
+                        "pair of its values (a Bernoulli's 0 and 1, a categorical variable's categories)."]
     with_factors = factors is not None and factors.factor_names is not None
     if with_factors:
         lines += factor_markdown(factors.factor_names, factors.factor_r2, factors.min_correlation,
-                                 factors.min_factor_r2, factors.min_swing, factors.factor_scales_given)
+                                 factors.min_factor_r2, factors.min_swing, factors.factor_scales_given,
+                                 categorical=any(f.statistic == "eta" for f in features))
     lines += ["| rank | coord | block | change | region | centroid (y, x) | colour share | description | "
               + ("ground-truth factor | " if with_factors else "") + "strip |",
               "|---:|---:|---:|---:|---|---|---:|---|" + ("---|" if with_factors else "") + "---|"]
     for rank, f in enumerate(features):
         description = f"{f.base_description} | {f.factor_text or '-'}" if with_factors else f.description
-        lines.append(f"| {rank + 1} | {f.coordinate} | {f.block} | {f.change:.4f} | {f.region} | "
+        coordinate = f"{f.coordinate} ({f.variable})" if f.variable else f"{f.coordinate}"
+        lines.append(f"| {rank + 1} | {coordinate} | {f.block} | {f.change:.4f} | {f.region} | "
                      f"({f.centroid[0]:.2f}, {f.centroid[1]:.2f}) | {f.colour_fraction:.2f} | {description} | "
                      + (f"![C{f.coordinate}]({strip_directory}/C{f.coordinate}.png) |" if strip_directory else " |"))
     return "\n".join(lines) + "\n"
@@ -350,11 +416,15 @@ SUMMARY_JSON = "summary.json"
 
 def summary_records(features: Sequence[CoordinateFeature]) -> List[Dict[str, object]]:
     """The summary's table as JSON-ready rows, in rank order (what the browser explorer names its sliders after)."""
-    return [{"rank": rank + 1, "coordinate": int(f.coordinate), "block": int(f.block), "change": float(f.change),
-             "region": f.region, "kind": f.kind, "colour_fraction": float(f.colour_fraction),
-             "description": f.description, "factor": f.factor,
-             "factor_correlation": None if f.factor_correlation is None else float(f.factor_correlation)}
-            for rank, f in enumerate(features)]
+    records = [{"rank": rank + 1, "coordinate": int(f.coordinate), "block": int(f.block), "change": float(f.change),
+                "region": f.region, "kind": f.kind, "colour_fraction": float(f.colour_fraction),
+                "description": f.description, "factor": f.factor,
+                "factor_correlation": None if f.factor_correlation is None else float(f.factor_correlation)}
+               for rank, f in enumerate(features)]
+    for record, f in zip(records, features):  # only discrete variables: continuous rows stay as they were
+        if f.variable:
+            record.update(variable=f.variable, statistic=f.statistic)
+    return records
 
 
 def coordinate_names(records: Sequence[Dict[str, object]]) -> Dict[int, str]:
@@ -363,7 +433,8 @@ def coordinate_names(records: Sequence[Dict[str, object]]) -> Dict[int, str]:
     def name(record):
         if record.get("factor"):
             correlation = record.get("factor_correlation")
-            return record["factor"] + ("" if correlation is None else f" (r={correlation:+.2f})")
+            statistic = record.get("statistic", "r")
+            return record["factor"] + ("" if correlation is None else f" ({association_text(statistic, correlation)})")
         return str(record["description"])
     return {int(record["coordinate"]): name(record) for record in records}
 

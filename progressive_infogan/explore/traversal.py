@@ -51,14 +51,32 @@ def traversal_panel(model_config: ModelConfig, coordinate: int, images: np.ndarr
                     scale: int) -> np.ndarray:
     """uint8 panel of one coordinate's traversal, captioned 'C<id> (block b)' and the values."""
     grid = figures.image_grid(figures.upscale(figures.to_uint8(images), scale))
-    block = common.coordinate_block(model_config, coordinate)
-    variable = model_config.code_layout.variable_of(coordinate)
-    if variable.discrete:
-        kind = f"categorical {variable.categories}" if variable.distribution == "categorical" else "bernoulli"
-        text = f"C{coordinate} (block {block}, {kind}): " + " ".join(str(int(value)) for value in values)
-    else:
-        text = f"C{coordinate} (block {block}): " + " ".join(f"{value:+.1f}" for value in values)
+    text = f"{variable_caption(model_config, coordinate)}: " + " ".join(
+        value_text(model_config, coordinate, value) for value in values)
     return figures.caption(grid, text)
+
+
+def variable_kind(model_config: ModelConfig, coordinate: int) -> str:
+    """'categorical K' or 'bernoulli' for a discrete variable, '' for a continuous one."""
+    variable = model_config.code_layout.variable_of(coordinate)
+    if not variable.discrete:
+        return ""
+    return f"categorical {variable.categories}" if variable.distribution == "categorical" else "bernoulli"
+
+
+def variable_caption(model_config: ModelConfig, coordinate: int) -> str:
+    """How the figures name a coordinate's variable: 'C<id> (block b)', with its kind when discrete."""
+    return caption_text(coordinate, common.coordinate_block(model_config, coordinate),
+                        variable_kind(model_config, coordinate))
+
+
+def caption_text(coordinate: int, block: int, kind: str = "") -> str:
+    return f"C{coordinate} (block {block}, {kind})" if kind else f"C{coordinate} (block {block})"
+
+
+def value_text(model_config: ModelConfig, coordinate: int, value: float) -> str:
+    """A value as the figures print it: '+1.5' for a continuous variable, the category (or 0 / 1) for a discrete one."""
+    return str(int(value)) if model_config.code_layout.variable_of(coordinate).discrete else f"{value:+.1f}"
 
 
 def traversed_coordinates(model_config: ModelConfig, coordinates: Sequence[int]) -> List[int]:

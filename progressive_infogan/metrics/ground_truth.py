@@ -11,6 +11,16 @@ the scale alignment of `scale_alignment`:
   A factor the predictor does not read (held-out R^2 below `factors.DEFAULT_MIN_R2`) is
   left out of this view; its R^2 is reported beside the scores.
 
+A discrete code variable keeps one column per coordinate in both views, in the units of a
+probability: the encoder view reads Q's logits of a categorical variable as its softmax
+probabilities (a Bernoulli's as its sigmoid), the generative view has the sampled one-hot vector
+(0/1), the probabilities of a certain Q. Raw logits are no representation of their own (adding
+the same number to a variable's K logits changes nothing), an argmax would throw away Q's
+uncertainty, and one category-index column would give the categories an order they do not have;
+K indicator columns are how a regressor (DCI's trees, SAP's correlations) and MIG's
+per-column histograms read a categorical variable, and they keep every column in the block that
+`scale_alignment.coordinate_blocks` gives it.
+
 Score names: ``<score>/<view>`` (e.g. ``mig/encoder``, ``dci_disentanglement/generative``),
 ``<score>/<view>/<factor>`` per factor, ``scale_alignment_matrix/<view>/<factor>/block_<b>``
 for the factor x block heatmap, and ``factor_predictor_r2/<factor>``. A model without a code
@@ -28,7 +38,7 @@ from absl import flags
 from tqdm import tqdm
 
 from progressive_infogan import command_line
-from progressive_infogan.latents import latents
+from progressive_infogan.latents import code_of_q, latents
 from progressive_infogan.metrics import disentanglement, scale_alignment
 
 VIEWS = ("encoder", "generative")
@@ -54,7 +64,8 @@ def predictor_settings(name: str):
 
 def encoder_view(run, data_dir: str, preprocessing: str, num_images: int, batch_size: int = ENCODER_BATCH,
                  progress: bool = False) -> Tuple[np.ndarray, np.ndarray, List[str]]:
-    """(Q's means [N, K], true factors [N, F], factor names) on the first `num_images` images."""
+    """(Q's estimate of the code [N, K], true factors [N, F], factor names) on the first `num_images`
+    images: the means of continuous coordinates, the probabilities of discrete variables."""
     from progressive_infogan import data
 
     table = data.read_factors(data_dir)
@@ -66,7 +77,8 @@ def encoder_view(run, data_dir: str, preprocessing: str, num_images: int, batch_
     with tqdm(total=count, desc="encoder view", disable=not progress, unit="image") as bar:
         for batch in dataset:
             batch = batch[:count - seen]
-            codes.append(np.asarray(run.discriminator(batch, alpha=run.alpha)[1], np.float64))
+            q = run.discriminator(batch, alpha=run.alpha)[1]
+            codes.append(np.asarray(code_of_q(run.config.model, q), np.float64))
             seen += len(codes[-1])
             bar.update(len(codes[-1]))
             if seen >= count:
