@@ -24,9 +24,11 @@ def test_traversal_grid_changes_exactly_along_an_effective_coordinate(small_run,
         differences = np.abs(np.diff(result.images[index], axis=1)).max(axis=(2, 3, 4))
         assert (differences > 1e-3).all(), differences
     # A block-6 coordinate does not enter a phase-4 G: all columns are identical, up to the rounding kernels do by
-    # batch position (about 1e-8; the effective columns above differ by more than 1e-3).
+    # batch position (about 1e-8 with oneDNN on AVX-512, 2e-6 on a CPU without it; the effective columns above
+    # differ by more than 1e-3).
     ineffective = result.images[2]
-    assert all(np.abs(ineffective[:, 0] - ineffective[:, k]).max() < 1e-6 for k in range(5))
+    largest = max(np.abs(ineffective[:, 0] - ineffective[:, k]).max() for k in range(5))
+    assert largest < 1e-5, largest
     # Rows are different samples.
     assert np.abs(result.images[1, 0] - result.images[1, 1]).max() > 1e-2
 
