@@ -156,10 +156,6 @@ def interpolation_latents(model_config: ModelConfig, num_points: int = 4, steps_
     for start, end in zip(latent[:-1], latent[1:]):
         for step in range(steps_between):
             fraction = step / steps_between
-            if smooth.all():
-                frames.append(slerp(start, end, fraction) if method == "slerp"
-                              else (1 - fraction) * start + fraction * end)
-                continue
             frame = np.array(start if fraction < 0.5 else end, np.float32)
             frame[:, smooth] = (slerp(start[:, smooth], end[:, smooth], fraction) if method == "slerp"
                                 else (1 - fraction) * start[:, smooth] + fraction * end[:, smooth])
