@@ -151,6 +151,18 @@ class CodeLayout:
     def mi_weights(self, phase: int, gradual_mi: bool) -> np.ndarray:
         return self.mask(self.in_mi_penalty(phase, gradual_mi))
 
+    def check_values(self, code: Sequence[float]) -> None:
+        """Raises ValueError, in one line, if a discrete variable of one code vector holds a value
+        G was never trained on: a categorical one must be one-hot, a Bernoulli 0 or 1."""
+        for variable in self.variables:
+            values = [float(code[i]) for i in variable.coordinates]
+            if variable.distribution == "categorical" and (sorted(values) != [0.0] * (len(values) - 1) + [1.0]):
+                raise ValueError(f"C{variable.coordinates.start}..C{variable.coordinates.stop - 1} are one categorical "
+                                 f"variable and must be one-hot, got {values}")
+            if variable.distribution == "bernoulli" and values[0] not in (0.0, 1.0):
+                raise ValueError(f"C{variable.coordinates.start} is a Bernoulli variable and must be 0 or 1, "
+                                 f"got {values[0]:g}")
+
     # --- one coordinate ------------------------------------------------------------------
     def coordinate(self, index: int) -> Coordinate:
         if not 0 <= index < self.size:

@@ -1,4 +1,5 @@
 import dataclasses
+import re
 
 import numpy as np
 import pytest
@@ -159,3 +160,16 @@ def test_code_variables_must_fit_code_sizes_and_not_straddle_groups():
                             schedule_groups=((2, 4), (3, 4))).code_layout
     with pytest.raises(ValueError, match="no coordinates"):
         configs.ModelConfig(code_sizes=((2, 4),), code_variables=((3, (configs.normal(4),)),)).code_layout
+
+
+def test_check_values_accepts_only_codes_g_was_trained_on():
+    layout = configs.ModelConfig(**configs.code_spec({2: [configs.categorical(3), configs.bernoulli(),
+                                                          configs.normal()]})).code_layout
+    layout.check_values([0, 0, 1, 1, -2.5])
+    layout.check_values([1, 0, 0, 0, 7.0])
+    for code, message in (([0, 0, 0, 1, 0], "C0..C2 are one categorical variable and must be one-hot"),
+                          ([0, 1, 1, 1, 0], "one-hot"), ([0, 0.9, 0, 1, 0], "one-hot"), ([0, 2, -1, 1, 0], "one-hot"),
+                          ([1, 0, 0, 0.5, 0], "C3 is a Bernoulli variable and must be 0 or 1, got 0.5"),
+                          ([1, 0, 0, -1, 0], "must be 0 or 1")):
+        with pytest.raises(ValueError, match=re.escape(message)):
+            layout.check_values(code)

@@ -114,6 +114,11 @@ def test_a_categorical_variable_is_one_figure_and_its_edits_are_categories(mixed
     out = tmp_path / "averaging"
     _run_cli(["averaging", f"--run_dir={mixed_run_dir}", f"--out={out}", "--coordinates=0,1,2,3", "--num_samples=2"])
     assert sorted(os.listdir(out)) == ["sample_averaging_C0.png", "sample_averaging_C3.png"]
+    # A traversal of every variable, the categorical, the Bernoulli and the continuous ones: one figure.
+    _run_cli(["traversal", f"--run_dir={mixed_run_dir}", f"--out={tmp_path / 'traversal'}", "--num_samples=1",
+              "--steps=3"])
+    with Image.open(tmp_path / "traversal" / "traversal.png") as image:
+        assert image.size[1] >= 3 * 32  # three panels of one 8 px row, shown at 32 px or more
     with pytest.raises(UserError, match="a categorical 3 variable takes one of 0..2"):
         _run_cli(["project", f"--run_dir={mixed_run_dir}", f"--out={tmp_path / 'bad'}", "--edits=C1=3"])
     assert not os.path.exists(tmp_path / "bad")

@@ -280,3 +280,14 @@ def test_a_categorical_slider_sets_its_one_hot_vector(browser, mixed_server):
     browser.evaluate("document.getElementById('zero-code').click()")
     browser.wait_for(f"Number(document.body.dataset.renders) > {renders} && {IDLE}")
     assert _address_code(browser) == [1, 0, 0, 0, 0, 0, 0, 0]  # category 0, Bernoulli 0, the rest 0
+
+
+def test_a_render_refuses_discrete_values_g_never_saw(mixed_server):
+    good = [0, 1, 0, 1, 0.5, 0, 0, 0]
+    assert _get(mixed_server, "api/render?seed=0&code=" + ",".join(map(str, good)))[0] == 200
+    for code, message in (([0.5, 0.5, 0, 1], "C0..C2 are one categorical variable and must be one-hot"),
+                          ([1, 1, 0, 1], "must be one-hot, got [1.0, 1.0, 0.0]"),
+                          ([0, 0, 0, 1], "must be one-hot"),
+                          ([0, 0, 1, 0.5], "C3 is a Bernoulli variable and must be 0 or 1, got 0.5")):
+        status, _, body = _get(mixed_server, "api/render?seed=0&code=" + ",".join(map(str, code + good[4:])))
+        assert status == 400 and message in json.loads(body)["error"], code

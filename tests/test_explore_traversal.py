@@ -3,6 +3,7 @@ import pytest
 from PIL import Image
 
 from explore_fixtures import EFFECTIVE_COORDINATE, INEFFECTIVE_COORDINATE, PHASE, small_config
+from progressive_infogan import figures
 from progressive_infogan.errors import UserError
 from progressive_infogan.explore import common, traversal
 
@@ -12,7 +13,7 @@ SIZE = 2 ** PHASE
 def test_traversal_grid_changes_exactly_along_an_effective_coordinate(small_run, tmp_path):
     path = str(tmp_path / "traversal.png")
     coordinates = [0, EFFECTIVE_COORDINATE, INEFFECTIVE_COORDINATE]
-    result = traversal.write_traversal(path, small_run.generator, small_run.config.model, coordinates,
+    [result] = traversal.write_traversal(path, small_run.generator, small_run.config.model, coordinates,
                                        num_samples=3, steps=5)
     assert result.images.shape == (3, 3, 5, SIZE, SIZE, 3)
     np.testing.assert_allclose(result.values, [-3, -1.5, 0, 1.5, 3])
@@ -74,3 +75,31 @@ def test_a_categorical_traversal_steps_through_every_category():
     assert (differences > 0).all(), differences
     with pytest.raises(UserError, match="same number of values"):
         traversal.traversal(spy, model, [0, 1], num_samples=1)
+
+
+def test_a_traversal_figure_mixes_variable_kinds(tmp_path):
+    from progressive_infogan import config as configs
+    from progressive_infogan import networks
+
+    model = configs.ModelConfig(**configs.code_spec({2: [configs.uniform(), configs.categorical(5), configs.bernoulli(),
+                                                         configs.uniform()]}),
+                                injection="append", width_multiplier=1 / 32)
+    generator = networks.build_generator(model, 2)
+    path = str(tmp_path / "traversal.png")
+    # The selection order is kept within a kind; the kinds come in the order they first appear.
+    results = traversal.write_traversal(path, generator, model, [3, 6, 0, 7], num_samples=2, steps=3, seed=0)
+    assert [result.coordinates for result in results] == [[1], [6], [0, 7]]
+    np.testing.assert_array_equal(results[0].values, [0, 1, 2, 3, 4])
+    np.testing.assert_array_equal(results[1].values, [0, 1])
+    np.testing.assert_array_equal(results[2].values, [-3, 0, 3])
+    # Every group shows the same samples: set to its own category (or its own Bernoulli value), a sample is its
+    # unchanged image, up to batch-position rounding.
+    from progressive_infogan.latents import latents
+    _, code = map(np.asarray, latents(model, 0, 0, 2))
+    for sample in range(2):
+        own_category, own_bit = int(np.argmax(code[sample, 1:6])), int(code[sample, 6])
+        np.testing.assert_allclose(results[0].images[0, sample, own_category], results[1].images[0, sample, own_bit],
+                                   atol=1e-5)
+    with Image.open(path) as image:
+        figure = np.asarray(image)
+    np.testing.assert_array_equal(figure, figures.stack_vertically([result.figure for result in results]))

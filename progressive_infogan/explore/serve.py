@@ -146,6 +146,7 @@ class Explorer:
         generator = self._require()
         if len(code) != generator.code_size:
             raise ValueError(f"the code has {generator.code_size} coordinates, got {len(code)} values")
+        generator.model_config.code_layout.check_values(code)
         noise, _ = generate.seed_latents(generator.noise_size, generator.code_size, [seed], generator.model_config)
         with self.lock:
             image = figures.to_uint8(generator(noise, np.asarray([code], np.float32)))[0]

@@ -9,7 +9,7 @@ K categories, one-hot in its K coordinates (one panel for the variable), a Berno
 from __future__ import annotations
 
 import dataclasses
-from typing import List, Sequence
+from typing import Dict, List, Sequence
 
 import numpy as np
 from tqdm import tqdm
@@ -96,8 +96,8 @@ def traversal(generator, model_config: ModelConfig, coordinates: Sequence[int], 
               steps: int = 7, amplitude: float = 3.0, alpha: float = 1.0, seed: int = 0,
               min_display_size: int = figures.MIN_DISPLAY_SIZE, progress: bool = False) -> Traversal:
     """Traversal grids of `coordinates` for the same `num_samples` samples (seeded). Every chosen
-    variable must have the same number of values (a categorical variable's is K: traverse
-    variables of different kinds in separate calls)."""
+    variable must have the same number of values (a categorical variable's is K); `write_traversal`
+    takes any mix."""
     noise, code = map(np.asarray, latents(model_config, seed, 0, num_samples))
     coordinates = traversed_coordinates(model_config, coordinates)
     swept = {coordinate: latent_inputs.traversal_values(model_config, coordinate, steps, amplitude)
@@ -105,7 +105,7 @@ def traversal(generator, model_config: ModelConfig, coordinates: Sequence[int], 
     counts = {coordinate: len(values) for coordinate, values in swept.items()}
     if len(set(counts.values())) > 1:
         raise UserError(f"a traversal's coordinates must take the same number of values, got {counts} "
-                        "(a categorical variable takes its K categories); traverse them separately")
+                        "(a categorical variable takes its K categories); write_traversal groups them")
     values = next(iter(swept.values())) if swept else traversal_values(steps, amplitude)
     all_images, panels = [], []
     for coordinate in tqdm(coordinates, desc="traversal", disable=not progress):
@@ -119,8 +119,15 @@ def traversal(generator, model_config: ModelConfig, coordinates: Sequence[int], 
 
 
 def write_traversal(path: str, generator, model_config: ModelConfig, coordinates: Sequence[int],
-                    **options) -> Traversal:
-    """`traversal(...)` written as one PNG at `path`."""
-    result = traversal(generator, model_config, coordinates, **options)
-    figures.write_png(path, result.figure)
-    return result
+                    **options) -> List[Traversal]:
+    """`traversal(...)` written as one PNG at `path`, for variables of any kinds: those taking
+    different numbers of values (a categorical variable's K categories beside a continuous one's
+    `steps`) are traversed in one group per kind, for the same samples, and the groups' panels
+    stacked. Returns the groups' traversals, in order of their first coordinate in `coordinates`."""
+    layout = model_config.code_layout
+    groups: Dict[int, List[int]] = {}
+    for coordinate in traversed_coordinates(model_config, coordinates):
+        groups.setdefault(layout.variable_of(coordinate).categories, []).append(coordinate)
+    results = [traversal(generator, model_config, group, **options) for group in groups.values()]
+    figures.write_png(path, figures.stack_vertically([result.figure for result in results]))
+    return results
