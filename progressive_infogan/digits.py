@@ -75,7 +75,8 @@ def evaluate_digits(run_dir: str, data_dir: str, *, num_batches: int = 50, batch
       samples (fresh latents, `num_batches` x `batch_size`) and its ceiling ln K;
     - "generated_accuracy": how often Q's argmax recovers the category G was given;
     - "unsupervised_accuracy": Q's argmax on the 1797 real digits against their labels, after the
-      best one-to-one matching of categories to digits (`metrics.category_matching`).
+      best one-to-one matching of categories to digits (`metrics.category_matching`);
+    - what G draws per category (`generated_digits`).
     """
     from progressive_infogan import checkpoints
     from progressive_infogan.metrics import category_matching, infogan
@@ -95,13 +96,52 @@ def evaluate_digits(run_dir: str, data_dir: str, *, num_batches: int = 50, batch
                              for start in range(0, len(images), 256)])
     predicted = logits[:, variable.coordinates.start:variable.coordinates.stop].argmax(axis=1)
     matching = category_matching.best_matching(predicted, labels, variable.categories)
+    drawn = generated_digits(run.generator, run.config.model, variable, images, labels, alpha=run.alpha, seed=seed)
     return {"step": run.step, "phase": run.phase, "mi_bound": scores[f"mi_bound/{name}"],
             "mi_bound_ceiling": scores[f"mi_bound_ceiling/{name}"],
             "mi_bound_fraction": scores[f"mi_bound/{name}"] / math.log(variable.categories),
             "generated_accuracy": scores[f"code_accuracy/{name}"],
             "unsupervised_accuracy": matching.accuracy,
             "category_of_digit": {int(digit): int(category) for category, digit in matching.pairs},
-            "categories_used": int(len(np.unique(predicted)))}
+            "categories_used": int(len(np.unique(predicted))), **drawn}
+
+
+# A digit counts as drawn by G when it is at least a fifth of an even share (1/10) of the samples.
+DRAWN_SHARE = 0.02
+
+
+def generated_digits(generator, model_config, variable, real_images: np.ndarray, labels: np.ndarray, *,
+                     alpha: float = 1.0, per_category: int = 100, seed: int = 0) -> Dict[str, object]:
+    """What G draws for each category of the categorical `variable`, read by a digit classifier
+    fitted on the real digits (logistic regression on the grey pixels; the labels serve scoring
+    only). It tells a G that drops digits from one whose categories mix digits:
+
+    - "digit_share": each digit's share of all generated samples (0.1 each if G draws all evenly);
+    - "digits_drawn": how many digits have a share >= DRAWN_SHARE;
+    - "category_purity": the share of a category's samples that are its most frequent digit,
+      averaged over the categories (1: each category draws one digit);
+    - "classifier_accuracy": the classifier on the real digits it was fitted on (its ceiling).
+    """
+    from sklearn.linear_model import LogisticRegression
+
+    from progressive_infogan import latents as latent_inputs
+    from progressive_infogan.explore import common
+
+    def pixels(images):
+        return np.asarray(images)[..., 0].reshape(len(images), -1)
+
+    classifier = LogisticRegression(max_iter=5000).fit(pixels(real_images), labels)
+    noise, code = latent_inputs.latents(model_config, seed, 0, per_category)
+    noise, code = latent_inputs.with_variable_values(model_config, np.asarray(noise), np.asarray(code),
+                                                     variable.coordinates.start, range(variable.categories))
+    drawn = classifier.predict(pixels(common.generate(generator, noise, code, alpha=alpha)))
+    drawn = drawn.reshape(per_category, variable.categories)  # sample-major: [sample, category]
+    share = np.bincount(drawn.ravel(), minlength=10) / drawn.size
+    purity = [np.bincount(drawn[:, category]).max() / per_category for category in range(variable.categories)]
+    return {"digit_share": [float(value) for value in share],
+            "digits_drawn": int((share >= DRAWN_SHARE).sum()),
+            "category_purity": float(np.mean(purity)),
+            "classifier_accuracy": float(classifier.score(pixels(real_images), labels))}
 
 
 def write_json(path: str, value) -> None:
