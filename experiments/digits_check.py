@@ -21,7 +21,8 @@ def define_flags(flag_values: flags.FlagValues) -> None:
     flags.DEFINE_list("seeds", ["0"], "Seeds to train and score (InfoGAN reports the best of 5).", **fv)
     flags.DEFINE_string("runs_dir", "runs/digits", "One run directory per seed: <runs_dir>/seed_<s>.", **fv)
     flags.DEFINE_string("data_dir", "data/digits", "The digits records (prepared on first use).", **fv)
-    flags.DEFINE_string("results", None, "JSON file for the scores of every seed (default: print only).", **fv)
+    flags.DEFINE_string("results", None, "JSON file for the scores of every seed (default: print only); each seed's "
+                        "categories, one row each, go beside it as <results minus .json>_seed<s>_categories.png.", **fv)
     flags.DEFINE_multi_string("override", [], "Config fields as SECTION.FIELD=VALUE, as the experiment scripts.", **fv)
     flags.DEFINE_integer("eval_batches", 50, "Batches of 100 generated samples for the bound.", **fv)
 
@@ -41,7 +42,9 @@ def main(argv, flag_values: flags.FlagValues = flags.FLAGS) -> None:
         result = train.train(config, options)
         if not result["finished"]:
             sys.exit(75)
-        scores[seed] = digits.evaluate_digits(model_dir, data_dir, num_batches=flag_values.eval_batches, seed=seed)
+        figure = f"{os.path.splitext(flag_values.results)[0]}_seed{seed}_categories.png" if flag_values.results else None
+        scores[seed] = digits.evaluate_digits(model_dir, data_dir, num_batches=flag_values.eval_batches, seed=seed,
+                                              figure_path=figure)
         logging.info("seed %d: %s", seed, scores[seed])
     summary = {"experiment": config.name, "steps": schedule.total_steps(config.schedule),
                "target": {"mi_bound": 0.9 * math.log(10), "unsupervised_accuracy": 0.8},

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import math
 import os
-from typing import Dict
+from typing import Dict, Optional
 
 import numpy as np
 
@@ -68,7 +68,7 @@ def real_digits(data_dir: str, phase: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def evaluate_digits(run_dir: str, data_dir: str, *, num_batches: int = 50, batch_size: int = 100,
-                    seed: int = 0) -> Dict[str, float]:
+                    seed: int = 0, figure_path: Optional[str] = None) -> Dict[str, float]:
     """The digits check of a trained run with one categorical code variable:
 
     - "mi_bound", "mi_bound_ceiling": that variable's InfoGAN bound H(c) - NLL on generated
@@ -77,6 +77,8 @@ def evaluate_digits(run_dir: str, data_dir: str, *, num_batches: int = 50, batch
     - "unsupervised_accuracy": Q's argmax on the 1797 real digits against their labels, after the
       best one-to-one matching of categories to digits (`metrics.category_matching`);
     - what G draws per category (`generated_digits`).
+
+    With `figure_path`, also writes the categories' samples there (`write_category_rows`).
     """
     from progressive_infogan import checkpoints
     from progressive_infogan.metrics import category_matching, infogan
@@ -97,12 +99,16 @@ def evaluate_digits(run_dir: str, data_dir: str, *, num_batches: int = 50, batch
     predicted = logits[:, variable.coordinates.start:variable.coordinates.stop].argmax(axis=1)
     matching = category_matching.best_matching(predicted, labels, variable.categories)
     drawn = generated_digits(run.generator, run.config.model, variable, images, labels, alpha=run.alpha, seed=seed)
+    category_of_digit = {int(digit): int(category) for category, digit in matching.pairs}
+    if figure_path:
+        write_category_rows(figure_path, run.generator, run.config.model, variable, category_of_digit,
+                            alpha=run.alpha, seed=seed)
     return {"step": run.step, "phase": run.phase, "mi_bound": scores[f"mi_bound/{name}"],
             "mi_bound_ceiling": scores[f"mi_bound_ceiling/{name}"],
             "mi_bound_fraction": scores[f"mi_bound/{name}"] / math.log(variable.categories),
             "generated_accuracy": scores[f"code_accuracy/{name}"],
             "unsupervised_accuracy": matching.accuracy,
-            "category_of_digit": {int(digit): int(category) for category, digit in matching.pairs},
+            "category_of_digit": category_of_digit,
             "categories_used": int(len(np.unique(predicted))), **drawn}
 
 
@@ -142,6 +148,29 @@ def generated_digits(generator, model_config, variable, real_images: np.ndarray,
             "digits_drawn": int((share >= DRAWN_SHARE).sum()),
             "category_purity": float(np.mean(purity)),
             "classifier_accuracy": float(classifier.score(pixels(real_images), labels))}
+
+
+def write_category_rows(path: str, generator, model_config, variable, category_of_digit: Dict[int, int], *,
+                        alpha: float = 1.0, num_samples: int = 10, seed: int = 0) -> np.ndarray:
+    """A PNG with one row per category of `variable`: `num_samples` samples, the same noise and
+    other codes in every row, captioned with the digit the matching gave the category."""
+    from progressive_infogan import figures
+    from progressive_infogan import latents as latent_inputs
+    from progressive_infogan.explore import common
+
+    noise, code = latent_inputs.latents(model_config, seed, 0, num_samples)
+    noise, code = latent_inputs.with_variable_values(model_config, np.asarray(noise), np.asarray(code),
+                                                     variable.coordinates.start, range(variable.categories))
+    images = common.generate(generator, noise, code, alpha=alpha)
+    images = figures.to_uint8(images.reshape((num_samples, variable.categories) + images.shape[1:]))
+    scale = figures.display_scale(images.shape[-2], 32)
+    digit_of = {category: digit for digit, category in category_of_digit.items()}
+    rows = [figures.caption(figures.image_grid(figures.upscale(images[:, category][None], scale)),
+                            f"category {category}: digit {digit_of.get(category, 'none')}")
+            for category in range(variable.categories)]
+    figure = figures.stack_vertically(rows, padding=2)
+    figures.write_png(path, figure)
+    return figure
 
 
 def write_json(path: str, value) -> None:

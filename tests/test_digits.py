@@ -69,3 +69,35 @@ def test_generated_digits_tell_dropped_digits_from_mixed_categories(digits_dir, 
     np.testing.assert_allclose(result["digit_share"], share, atol=0.02)
     assert result["digits_drawn"] == drawn
     assert result["category_purity"] == pytest.approx(purity, abs=0.03)
+
+
+def test_the_category_figure_has_one_row_per_category_captioned_with_its_digit(tmp_path):
+    from PIL import Image
+
+    from progressive_infogan import config as configs
+    from progressive_infogan import figures
+
+    model = configs.ModelConfig(**configs.code_spec({2: [configs.categorical(10), configs.uniform(2)]}),
+                                injection="append")
+    variable = model.code_layout.variables[0]
+
+    def grey_per_category(noise, code, alpha=1.0, training=False):  # category k: a flat grey of level k
+        levels = np.argmax(np.asarray(code)[:, :10], axis=1) / 4.5 - 1.0
+        return [np.broadcast_to(levels[:, None, None, None], (len(levels), 8, 8, 3)).astype(np.float32)]
+
+    path = str(tmp_path / "categories.png")
+    figure = digits.write_category_rows(path, grey_per_category, model, variable, {7: 0, 3: 1}, num_samples=4)
+    with Image.open(path) as image:
+        np.testing.assert_array_equal(np.asarray(image), figure)
+    row_height = figures.CAPTION_HEIGHT + 32  # 8 px samples shown at 32 px, under a caption
+    assert figure.shape == (10 * row_height + 9 * 2, 4 * 32 + 3 * 2, 3)
+    for category in range(10):
+        top = category * (row_height + 2) + figures.CAPTION_HEIGHT
+        cells = figure[top:top + 32, :, 0]
+        level = figures.to_uint8(np.float32(category / 4.5 - 1.0))
+        assert (cells[:, :32] == level).all() and (cells[:, -32:] == level).all(), category
+    width = figure.shape[1]
+    for category, text in ((0, "category 0: digit 7"), (1, "category 1: digit 3"), (2, "category 2: digit none")):
+        top = category * (row_height + 2)
+        strip = figures.caption(np.zeros([1, width, 3], np.uint8), text)[:figures.CAPTION_HEIGHT]
+        np.testing.assert_array_equal(figure[top:top + figures.CAPTION_HEIGHT], strip)
