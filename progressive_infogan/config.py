@@ -410,7 +410,7 @@ PRESETS: Dict[str, ExperimentConfig] = {
 # categorical and 2 U(-1, 1) codes appended to z (InfoGAN: 62 noise variables), grown 4x4 -> 8x8 at
 # 1/8 width. Sized to train in about 6 minutes on a 2-core CPU. The loss and optimizer values are
 # the best of the trials in results/digits/README.md (seed 0 each): InfoGAN's Adam (beta_1 0.5, D
-# 2e-4) with G at twice InfoGAN's 1e-3; the thesis's Adam collapses G onto a few digits. The penalty
+# 2e-4) with G at twice InfoGAN's 1e-3; with the thesis's Adam G drops digits. The penalty
 # averages over the 3 variables, so 1 and 0.3 are a third of InfoGAN's summed lambda 1 (discrete)
 # and its 0.1 (continuous); the full lambda (3 here) matched fewer categories to digits.
 DIGITS = _preset(

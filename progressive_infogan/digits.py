@@ -116,6 +116,19 @@ def evaluate_digits(run_dir: str, data_dir: str, *, num_batches: int = 50, batch
 DRAWN_SHARE = 0.02
 
 
+def category_images(generator, model_config, variable, *, alpha: float, num_samples: int, seed: int) -> np.ndarray:
+    """float [num_samples, K, H, W, 3]: each of `num_samples` seeded samples drawn with every
+    category of the categorical `variable` (the other codes and the noise kept)."""
+    from progressive_infogan import latents as latent_inputs
+    from progressive_infogan.explore import common
+
+    noise, code = latent_inputs.latents(model_config, seed, 0, num_samples)
+    noise, code = latent_inputs.with_variable_values(model_config, np.asarray(noise), np.asarray(code),
+                                                     variable.coordinates.start, range(variable.categories))
+    images = common.generate(generator, noise, code, alpha=alpha)  # sample-major
+    return images.reshape((num_samples, variable.categories) + images.shape[1:])
+
+
 def generated_digits(generator, model_config, variable, real_images: np.ndarray, labels: np.ndarray, *,
                      alpha: float = 1.0, per_category: int = 100, seed: int = 0) -> Dict[str, object]:
     """What G draws for each category of the categorical `variable`, read by a digit classifier
@@ -130,19 +143,13 @@ def generated_digits(generator, model_config, variable, real_images: np.ndarray,
     """
     from sklearn.linear_model import LogisticRegression
 
-    from progressive_infogan import latents as latent_inputs
-    from progressive_infogan.explore import common
-
     def pixels(images):
-        return np.asarray(images)[..., 0].reshape(len(images), -1)
+        return np.asarray(images)[..., 0].reshape(-1, images.shape[-3] * images.shape[-2])
 
     classifier = LogisticRegression(max_iter=5000).fit(pixels(real_images), labels)
-    noise, code = latent_inputs.latents(model_config, seed, 0, per_category)
-    noise, code = latent_inputs.with_variable_values(model_config, np.asarray(noise), np.asarray(code),
-                                                     variable.coordinates.start, range(variable.categories))
-    drawn = classifier.predict(pixels(common.generate(generator, noise, code, alpha=alpha)))
-    drawn = drawn.reshape(per_category, variable.categories)  # sample-major: [sample, category]
-    share = np.bincount(drawn.ravel(), minlength=10) / drawn.size
+    images = category_images(generator, model_config, variable, alpha=alpha, num_samples=per_category, seed=seed)
+    drawn = classifier.predict(pixels(images)).reshape(per_category, variable.categories)
+    share = np.bincount(drawn.ravel(), minlength=int(labels.max()) + 1) / drawn.size
     purity = [np.bincount(drawn[:, category]).max() / per_category for category in range(variable.categories)]
     return {"digit_share": [float(value) for value in share],
             "digits_drawn": int((share >= DRAWN_SHARE).sum()),
@@ -155,14 +162,9 @@ def write_category_rows(path: str, generator, model_config, variable, category_o
     """A PNG with one row per category of `variable`: `num_samples` samples, the same noise and
     other codes in every row, captioned with the digit the matching gave the category."""
     from progressive_infogan import figures
-    from progressive_infogan import latents as latent_inputs
-    from progressive_infogan.explore import common
 
-    noise, code = latent_inputs.latents(model_config, seed, 0, num_samples)
-    noise, code = latent_inputs.with_variable_values(model_config, np.asarray(noise), np.asarray(code),
-                                                     variable.coordinates.start, range(variable.categories))
-    images = common.generate(generator, noise, code, alpha=alpha)
-    images = figures.to_uint8(images.reshape((num_samples, variable.categories) + images.shape[1:]))
+    images = figures.to_uint8(category_images(generator, model_config, variable, alpha=alpha,
+                                              num_samples=num_samples, seed=seed))
     scale = figures.display_scale(images.shape[-2], 32)
     digit_of = {category: digit for digit, category in category_of_digit.items()}
     rows = [figures.caption(figures.image_grid(figures.upscale(images[:, category][None], scale)),
