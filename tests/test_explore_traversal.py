@@ -6,6 +6,7 @@ from explore_fixtures import EFFECTIVE_COORDINATE, INEFFECTIVE_COORDINATE, PHASE
 from progressive_infogan import figures
 from progressive_infogan.errors import UserError
 from progressive_infogan.explore import common, traversal
+from progressive_infogan.latents import latents
 
 SIZE = 2 ** PHASE
 
@@ -14,7 +15,7 @@ def test_traversal_grid_changes_exactly_along_an_effective_coordinate(small_run,
     path = str(tmp_path / "traversal.png")
     coordinates = [0, EFFECTIVE_COORDINATE, INEFFECTIVE_COORDINATE]
     [result] = traversal.write_traversal(path, small_run.generator, small_run.config.model, coordinates,
-                                       num_samples=3, steps=5)
+                                         num_samples=3, steps=5)
     assert result.images.shape == (3, 3, 5, SIZE, SIZE, 3)
     np.testing.assert_allclose(result.values, [-3, -1.5, 0, 1.5, 3])
     with Image.open(path) as image:
@@ -94,7 +95,6 @@ def test_a_traversal_figure_mixes_variable_kinds(tmp_path):
     np.testing.assert_array_equal(results[2].values, [-3, 0, 3])
     # Every group shows the same samples: set to its own category (or its own Bernoulli value), a sample is its
     # unchanged image, up to batch-position rounding.
-    from progressive_infogan.latents import latents
     _, code = map(np.asarray, latents(model, 0, 0, 2))
     for sample in range(2):
         own_category, own_bit = int(np.argmax(code[sample, 1:6])), int(code[sample, 6])
